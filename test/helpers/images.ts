@@ -1,0 +1,29 @@
+// Paths of the decompressed bundled images (global setup makes them) and of the golden files.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+// @ts-expect-error plain JS module shared with the demo and bench
+import { IMAGES, imageCacheDir, IMAGE_SRC } from '../../scripts/images.mjs';
+
+export type ImageName = 'demo-v7' | 'v6' | 'v4' | 'multi3' | 'content-v7';
+export const NEWFS_IMAGES: ImageName[] = ['demo-v7', 'v6', 'v4', 'multi3'];
+
+export function imagePaths(name: ImageName): string[] {
+  return (IMAGES[name] as string[]).map((f) => path.join(imageCacheDir(), f));
+}
+export function golden(name: string): string {
+  return fs.readFileSync(path.join(IMAGE_SRC, name), 'utf8');
+}
+export function goldenJson<T = any>(name: string): T {
+  return JSON.parse(golden(name)) as T;
+}
+/** A sparse private copy of an image's volumes in a temp dir (for tests that write or corrupt). */
+export function copyImage(name: ImageName): { paths: string[]; dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hammerfs-${name}-`));
+  const paths = imagePaths(name).map((p) => {
+    const dst = path.join(dir, path.basename(p));
+    fs.copyFileSync(p, dst, fs.constants.COPYFILE_FICLONE);
+    return dst;
+  });
+  return { paths, dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
