@@ -21,7 +21,7 @@ export interface CommonArgs {
 /** -f VOL[:VOL...] (repeatable), --json, --no-lock, --debug, --quiet. */
 export function withVolumes<T>(y: Argv<T>, o: { json?: boolean } = {}) {
   let r = y
-    .option('f', { type: 'string', array: true, describe: 'volumes of the filesystem, VOL[:VOL...]', demandOption: true, requiresArg: true })
+    .option('f', { type: 'string', array: true, nargs: 1, describe: 'volumes of the filesystem, VOL[:VOL...]', demandOption: true, requiresArg: true })
     .option('lock', { type: 'boolean', default: true, describe: 'take a shared lock on the volumes (--no-lock: look at media another process holds; read-only commands only)' })
     .option('debug', { type: 'boolean', default: false, describe: 'stack traces on errors' })
     .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' });

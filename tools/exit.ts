@@ -12,6 +12,9 @@ export const EXIT_BAD_INPUT = 2;
 export const EXIT_IO = 3;
 
 export function exitCodeFor(e: unknown): number {
+  // A path that does not exist (or is a directory) is bad usage, not an I/O failure.
+  const causeCode = (e as { cause?: NodeJS.ErrnoException })?.cause?.code;
+  if (e instanceof IoError && (causeCode === 'ENOENT' || causeCode === 'EISDIR' || causeCode === 'ENOTDIR')) return EXIT_BAD_INPUT;
   if (e instanceof LockedError || e instanceof IoError || e instanceof NoSpaceError || e instanceof ReadOnlyError) return EXIT_IO;
   if (e instanceof HammerError) return EXIT_BAD_INPUT;
   const code = (e as NodeJS.ErrnoException)?.code;

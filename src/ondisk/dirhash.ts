@@ -32,7 +32,7 @@ export function namekeyAlg1(name: Uint8Array): bigint {
   let k = BigInt(sum & 0x7fffffff) << 32n;
   let c = crc32(name);
   c = (c ^ (c << 16)) >>> 0;
-  k |= BigInt(c & 0xffff0000);
+  k |= BigInt((c & 0xffff0000) >>> 0); // >>> 0: JS bitwise results are signed; bit 31 set would make the key negative
   if (k >> 32n === 0n) k |= 0x100000000n;
   return k;
 }

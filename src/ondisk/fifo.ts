@@ -106,6 +106,10 @@ export function fifoRecordProblem(b: Uint8Array, at: number, bufLimit: number, v
 /** Decode a record already validated with fifoRecordProblem(). */
 export function decodeFifoRecord(b: Uint8Array, at: number, where: Where): FifoRecord {
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  // An 8-byte PAD is head-only: there is no seq/crc to read (it may end its buffer).
+  if (dv.getUint16(at + 2, LE) === HAMMER_HEAD_TYPE_PAD && dv.getUint32(at + 4, LE) === 8) {
+    return { kind: 'pad', head: { signature: dv.getUint16(at, LE), type: HAMMER_HEAD_TYPE_PAD, size: 8, seq: 0, crc: 0 } };
+  }
   const head = decodeFifoHead(dv, at);
   switch (head.type) {
     case HAMMER_HEAD_TYPE_PAD: return { kind: 'pad', head };

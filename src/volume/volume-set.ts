@@ -18,6 +18,8 @@ import { blockmapEntryCrcVerdict, decodeLayer1, decodeLayer2, type Layer1, type 
 import { zoneOf, volOf, shortOffset, layer1Index, layer2Index, toZone2 } from '../ondisk/offset.js';
 import { uuidEqual, uuidToString } from '../ondisk/uuid.js';
 
+const BIGBLOCK_MASK = BigInt(HAMMER_BIGBLOCK_SIZE - 1);
+
 export interface Volume {
   readonly no: number;
   readonly device: BlockDevice;
@@ -110,6 +112,11 @@ export class VolumeSet {
     const z2 = this.toZone2(off, where);
     const vol = volOf(z2);
     const w = where ?? { structure: 'offset', hammerOff: off };
+    // Nothing HAMMER allocates in a translated zone spans two big-blocks (and zone-3 translation
+    // is per big-block), so a range that does is a lie: refuse it rather than read the neighbour.
+    if (zoneOf(off) !== HAMMER_ZONE_RAW_BUFFER_INDEX && Number(off & BIGBLOCK_MASK) + len > HAMMER_BIGBLOCK_SIZE) {
+      throw new BadFieldError(`${len} bytes at this offset cross the end of its big-block`, w);
+    }
     const v = this.volumes[vol];
     if (!v) throw new BadFieldError(`offset names volume ${vol}, which is not in this set`, { ...w, volNo: vol });
     const short = Number(z2 & HAMMER_OFF_SHORT_MASK);
@@ -146,6 +153,11 @@ export class VolumeSet {
    * cache (do not modify); larger reads (64 KiB data records) are assembled into a new array.
    */
   read(off: bigint, len: number, where?: Where): Uint8Array {
+    // The length usually comes from the media: bound it before allocating (no record is larger
+    // than a big-block).
+    if (!Number.isInteger(len) || len < 0 || len > HAMMER_BIGBLOCK_SIZE) {
+      throw new BadFieldError(`refusing to read ${len} bytes`, where ?? { structure: 'offset', hammerOff: off });
+    }
     const loc = this.locate(off, len, where);
     const h = this.volumes[loc.vol].header;
     const rel = (loc.pos - h.bufBeg) % CACHE_BUFSIZE;

@@ -1,8 +1,48 @@
 // Every subcommand module, in the order `--help` lists them. One line per command.
 import type { CommandModule } from 'yargs';
 import { infoCommand } from './info.js';
+import { lsCommand } from './ls.js';
+import { catCommand } from './cat.js';
+import { statCommand } from './stat.js';
+import { extractCommand } from './extract.js';
+import { historyCommand } from './history.js';
+import { snapshotsCommand } from './snapshots.js';
+import { pfsStatusCommand } from './pfs-status.js';
+import { recoverCommand } from './recover.js';
+import { probeCommand } from './probe.js';
+import { timelineCommand } from './timeline.js';
+import { newfsCommand } from './newfs.js';
+import { showCommand } from './show.js';
+import { blockmapCommand } from './blockmap.js';
+import { checkmapCommand } from './checkmap.js';
+import { mountCommand } from './mount.js';
+import { umountCommand } from './umount.js';
+import { showUndoCommand } from './show-undo.js';
+import { replayUndoCommand } from './replay-undo.js';
+import { mirrorReadCommand } from './mirror-read.js';
+import { mirrorDumpCommand } from './mirror-dump.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   infoCommand,
+  lsCommand,
+  catCommand,
+  statCommand,
+  extractCommand,
+  historyCommand,
+  snapshotsCommand,
+  pfsStatusCommand,
+  recoverCommand,
+  probeCommand,
+  timelineCommand,
+  newfsCommand,
+  showCommand,
+  blockmapCommand,
+  checkmapCommand,
+  mountCommand,
+  umountCommand,
+  showUndoCommand,
+  replayUndoCommand,
+  mirrorReadCommand,
+  mirrorDumpCommand,
 ];

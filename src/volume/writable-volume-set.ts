@@ -1,0 +1,201 @@
+/**
+ * A volume set opened for writing. Same checks and translation as VolumeSet; adds
+ *  - writable devices (exclusive flock / O_EXCL through openDeviceForWrite, or any
+ *    WritableBlockDevice a test injects: MemoryDevice, FaultDevice, a copy-on-write overlay),
+ *  - a dirty-buffer overlay in front of the buffer cache: a transaction edits private copies of
+ *    16 KiB buffers, and every read through this set (VolumeSet.read/buffer, BTree, Cursor)
+ *    sees those copies, so a transaction reads its own writes while the media stays untouched
+ *    until commit,
+ *  - UNDO recovery before anything else reads the set (an interrupted commit is rolled back).
+ * The API for writers is in transaction.ts.
+ */
+import { BufferCache, CACHE_BUFSIZE, type CachedBuffer } from '../io/cache.js';
+import { openDeviceForWrite, type WritableBlockDevice } from '../io/device.js';
+import { VolumeSetError } from '../errors.js';
+import type { VolumeHeader } from '../ondisk/volume-header.js';
+import { VolumeSet, assembleVolumeSet, readVolumeHeader, type Volume } from './volume-set.js';
+import { recoverUndo, type RecoveryResult } from './recovery.js';
+import { Transaction } from './transaction.js';
+import { NodeView } from '../ondisk/btree-node.js';
+import { decodeLayer1 } from '../ondisk/blockmap.js';
+import { HAMMER_LAYER1_BYTES, HAMMER_BLOCKMAP_UNAVAIL, HAMMER_BTREE_NODE_SIZE, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_BTREE_TYPE_LEAF } from '../ondisk/constants.js';
+import { UsageError } from '../errors.js';
+
+/** A 16 KiB buffer being changed by the open transaction. */
+export interface DirtyBuffer {
+  readonly buf: CachedBuffer;
+  /** Contents before the transaction touched the buffer (what UNDO must restore). */
+  readonly orig: Uint8Array;
+  /** Byte ranges [start, end) of space allocated in this transaction (need no UNDO). */
+  fresh: [number, number][];
+}
+
+const bufKey = (vol: number, pos: number) => (pos / CACHE_BUFSIZE) * 256 + vol;
+
+/** BufferCache whose get() prefers the open transaction's private copies. */
+export class OverlayCache extends BufferCache {
+  readonly dirty = new Map<number, DirtyBuffer>();
+  override get(vol: number, pos: number): CachedBuffer {
+    if (this.dirty.size) {
+      const d = this.dirty.get(bufKey(vol, pos));
+      if (d) return d.buf;
+    }
+    return super.get(vol, pos);
+  }
+  /** The private copy of a buffer, made on first use. */
+  makeDirty(vol: number, pos: number): DirtyBuffer {
+    const k = bufKey(vol, pos);
+    let d = this.dirty.get(k);
+    if (!d) {
+      const clean = super.get(vol, pos);
+      const bytes = clean.bytes.slice();
+      d = { buf: { vol, pos, bytes, dv: new DataView(bytes.buffer) }, orig: clean.bytes.slice(), fresh: [] };
+      this.dirty.set(k, d);
+    }
+    return d;
+  }
+  /** After a commit: the private copies are now what the media holds. */
+  promote(): void {
+    for (const d of this.dirty.values()) this.update(d.buf.vol, d.buf.pos, d.buf.bytes);
+    this.dirty.clear();
+  }
+  discard(): void {
+    this.dirty.clear();
+  }
+}
+
+export interface OpenForWriteOptions {
+  /** Run UNDO recovery when the FIFO shows an interrupted commit (default true). */
+  recover?: boolean;
+  cacheBytes?: number;
+}
+
+export class WritableVolumeSet extends VolumeSet {
+  readonly overlay: OverlayCache;
+  /** The open transaction, if any (one at a time). */
+  tx: Transaction | null = null;
+  /** What recovery did when the set was opened (null if it was not run). */
+  recovery: RecoveryResult | null = null;
+
+  constructor(volumes: Volume[], cacheBytes?: number) {
+    super(volumes, cacheBytes);
+    this.overlay = new OverlayCache(volumes.map((v) => v.device), cacheBytes);
+    // VolumeSet made a plain cache; every read path goes through `cache`, so swap in the overlay.
+    (this as { cache: BufferCache }).cache = this.overlay;
+  }
+
+  /** Highest TID handed out in this session (-1 until first needed). */
+  lastTid = -1n;
+
+  /** Start a transaction (one at a time). */
+  begin(): Transaction {
+    if (this.tx) throw new UsageError('a transaction is already open on this volume set', { structure: 'transaction' });
+    this.tx = new Transaction(this);
+    return this.tx;
+  }
+
+  /**
+   * A new TID: above vol0_next_tid and above every TID in the tree (ONDISK.md §10). The root's
+   * mirror_tid bounds the tree's TIDs; newfs leaves it 0 (and its records above next_tid), so a
+   * root without a mirror_tid is walked once.
+   */
+  nextTid(): bigint {
+    if (this.lastTid < 0n) this.lastTid = this.highestTid();
+    this.lastTid += 1n;
+    return this.lastTid;
+  }
+
+  private highestTid(): bigint {
+    let max = this.root.nextTid;
+    const rootOff = this.root.btreeRoot;
+    const read = (off: bigint) => {
+      const { buf, at } = this.buffer(off, HAMMER_BTREE_NODE_SIZE, { structure: 'B-Tree node', hammerOff: off });
+      return new NodeView(buf.dv, at, off);
+    };
+    const root = read(rootOff);
+    if (root.mirrorTid !== 0n) return root.mirrorTid > max ? root.mirrorTid : max;
+    const seen = new Set<bigint>();
+    const walk = (off: bigint, depth: number) => {
+      if (depth > 40 || seen.has(off)) return;
+      seen.add(off);
+      const n = read(off);
+      if (n.mirrorTid > max) max = n.mirrorTid;
+      const c = n.count;
+      if (n.type === HAMMER_BTREE_TYPE_LEAF) {
+        for (let i = 0; i < c && i < 63; i++) {
+          const e = n.leaf(i);
+          if (e.createTid > max) max = e.createTid;
+          if (e.deleteTid > max) max = e.deleteTid;
+        }
+      } else if (n.type === HAMMER_BTREE_TYPE_INTERNAL) {
+        for (let i = 0; i < c && i < 62; i++) {
+          const m = n.elmMirrorTid(i);
+          if (m > max) max = m;
+          const sub = n.subtreeOffset(i);
+          if (sub !== 0n) walk(sub, depth + 1);
+        }
+      }
+    };
+    walk(rootOff, 0);
+    return max;
+  }
+
+  /** freemapLookup(), or null where the layer1 entry has no layer2 (UNAVAIL). */
+  freemapLookupOrNull(off: bigint): ReturnType<VolumeSet['freemapLookup']> | null {
+    const { z2 } = this.layer1Loc(off);
+    const { buf, at } = this.buffer(z2, HAMMER_LAYER1_BYTES, { structure: 'freemap layer1', hammerOff: z2 });
+    if (decodeLayer1(buf.dv, at).physOffset === HAMMER_BLOCKMAP_UNAVAIL) return null;
+    return this.freemapLookup(off);
+  }
+
+  device(vol: number): WritableBlockDevice {
+    return this.volumes[vol].device as WritableBlockDevice;
+  }
+
+  /** Re-read every volume header from the media and drop cached buffers (after recovery). */
+  reloadHeaders(): void {
+    for (const v of this.volumes) v.header = readVolumeHeader(v.device);
+    this.overlay.discard();
+    this.overlay.clear();
+  }
+
+  /** Write a volume header's 1928 bytes (already encoded and sealed) to the media. */
+  writeHeaderBytes(vol: number, bytes: Uint8Array): void {
+    this.device(vol).write(0, bytes);
+  }
+
+  sync(): void {
+    for (const v of this.volumes) (v.device as WritableBlockDevice).sync();
+  }
+
+  override close(): void {
+    if (this.tx) this.tx.abort();
+    super.close();
+  }
+
+  /** Build a set from devices a caller opened (tests inject MemoryDevice/FaultDevice here). */
+  static fromDevices(devices: WritableBlockDevice[], o: OpenForWriteOptions = {}): WritableVolumeSet {
+    const items: { device: WritableBlockDevice; header: VolumeHeader }[] = devices.map((device) => ({ device, header: readVolumeHeader(device) }));
+    for (const it of items) {
+      if (!it.device.writable) throw new VolumeSetError('device is not writable', { structure: 'device', path: it.device.path });
+    }
+    const vs = new WritableVolumeSet(assembleVolumeSet(items), o.cacheBytes);
+    if (o.recover !== false) vs.recovery = recoverUndo(vs);
+    return vs;
+  }
+}
+
+/**
+ * Open every volume read-write holding an exclusive lock (LockedError if another process has
+ * any lock on it), check them as a set and roll back an interrupted commit.
+ */
+export function openVolumeSetForWrite(paths: string[], o: OpenForWriteOptions = {}): WritableVolumeSet {
+  const devices: WritableBlockDevice[] = [];
+  try {
+    for (const p of paths) devices.push(openDeviceForWrite(p));
+    return WritableVolumeSet.fromDevices(devices, o);
+  } catch (e) {
+    for (const d of devices) d.close();
+    throw e;
+  }
+}

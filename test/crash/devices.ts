@@ -1,0 +1,122 @@
+// Devices for crash testing: a copy-on-write overlay over a pristine image (cheap clones, so
+// every crash point starts from the same state without copying a 1 GiB file), and a device that
+// "loses power" at the Nth write across all volumes, optionally dropping a random subset of the
+// writes issued since the last fsync (what a volatile disk cache may do).
+import { IoError } from '../../src/errors.js';
+import type { BlockDevice, WritableBlockDevice } from '../../src/io/device.js';
+
+const PAGE = 4096;
+
+export class CowDevice implements WritableBlockDevice {
+  readonly writable = true as const;
+  readonly isBlockDevice = false;
+  constructor(
+    readonly base: BlockDevice,
+    private pages = new Map<number, Uint8Array>(),
+  ) {}
+  get path() { return this.base.path; }
+  get size() { return this.base.size; }
+  clone(): CowDevice {
+    // pages are never mutated in place (write replaces them), so sharing them is safe
+    return new CowDevice(this.base, new Map(this.pages));
+  }
+  read(pos: number, len: number): Uint8Array {
+    const b = new Uint8Array(len);
+    this.readInto(b, pos);
+    return b;
+  }
+  readInto(buf: Uint8Array, pos: number): void {
+    this.base.readInto(buf, pos);
+    if (this.pages.size === 0) return;
+    const first = Math.floor(pos / PAGE), last = Math.floor((pos + buf.length - 1) / PAGE);
+    for (let i = first; i <= last; i++) {
+      const p = this.pages.get(i);
+      if (!p) continue;
+      const ps = i * PAGE;
+      const s = Math.max(pos, ps), e = Math.min(pos + buf.length, ps + PAGE);
+      buf.set(p.subarray(s - ps, e - ps), s - pos);
+    }
+  }
+  write(pos: number, d: Uint8Array): void {
+    if (pos < 0 || pos + d.length > this.size) throw new IoError('write past end', { structure: 'device', path: this.path, rawOffset: pos });
+    const first = Math.floor(pos / PAGE), last = Math.floor((pos + d.length - 1) / PAGE);
+    for (let i = first; i <= last; i++) {
+      const ps = i * PAGE;
+      const page = this.pages.get(i)?.slice() ?? this.base.read(ps, Math.min(PAGE, this.size - ps));
+      const s = Math.max(pos, ps), e = Math.min(pos + d.length, ps + PAGE);
+      page.set(d.subarray(s - pos, e - pos), s - ps);
+      this.pages.set(i, page);
+    }
+  }
+  sync(): void {}
+  close(): void {}
+}
+
+/** Shared write counter and crash plan for all volumes of one set. */
+export class PowerCut {
+  writes = 0;
+  dead = false;
+  constructor(
+    /** 1-based index of the write at which power fails (Infinity = never). */
+    readonly at: number,
+    /** Keep unsynced writes with this probability at the crash (1 = all reach the media). */
+    readonly keep: number,
+    readonly rng: () => number,
+  ) {}
+}
+
+export class CrashDevice implements WritableBlockDevice {
+  readonly writable = true as const;
+  readonly isBlockDevice = false;
+  private pending: { pos: number; data: Uint8Array }[] = [];
+  constructor(
+    readonly inner: WritableBlockDevice,
+    readonly cut: PowerCut,
+    private readonly peers: () => CrashDevice[],
+  ) {}
+  get path() { return this.inner.path; }
+  get size() { return this.inner.size; }
+  read(pos: number, len: number): Uint8Array {
+    const b = new Uint8Array(len);
+    this.readInto(b, pos);
+    return b;
+  }
+  readInto(buf: Uint8Array, pos: number): void {
+    this.inner.readInto(buf, pos);
+    for (const w of this.pending) {
+      const s = Math.max(pos, w.pos), e = Math.min(pos + buf.length, w.pos + w.data.length);
+      if (s < e) buf.set(w.data.subarray(s - w.pos, e - w.pos), s - pos);
+    }
+  }
+  private fail(): never {
+    throw new IoError('power cut (simulated)', { structure: 'device', path: this.path });
+  }
+  write(pos: number, d: Uint8Array): void {
+    if (this.cut.dead) this.fail();
+    this.cut.writes++;
+    this.pending.push({ pos, data: d.slice() });
+    if (this.cut.writes >= this.cut.at) {
+      this.cut.dead = true;
+      for (const p of this.peers()) p.crash();
+      this.fail();
+    }
+  }
+  /** Power fails: each unsynced write lands or not. */
+  private crash(): void {
+    for (const w of this.pending) if (this.cut.rng() < this.cut.keep) this.inner.write(w.pos, w.data);
+    this.pending = [];
+  }
+  sync(): void {
+    if (this.cut.dead) this.fail();
+    for (const w of this.pending) this.inner.write(w.pos, w.data);
+    this.pending = [];
+  }
+  close(): void {}
+}
+
+/** Wrap every volume of a set in CrashDevices sharing one PowerCut. */
+export function crashSet(inners: WritableBlockDevice[], cut: PowerCut): CrashDevice[] {
+  const devs: CrashDevice[] = [];
+  for (const d of inners) devs.push(new CrashDevice(d, cut, () => devs));
+  return devs;
+}

@@ -1,0 +1,145 @@
+/**
+ * hammerfs mirror-read: write a PFS as a HAMMER mirror stream (the format of `hammer mirror-read`,
+ * readable by `hammer mirror-write` / `mirror-dump` and by hammerfs mirror-dump). Read-only.
+ * --estimate: a no-data pass that says how many records and bytes the real run will send.
+ */
+import * as fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { withVolumes, withPfs, openReadOnly, run, tidArg, pfsArg, type CommonArgs } from '../common.js';
+import { printJson, toJson } from '../output.js';
+import { BTree } from '../../src/btree/btree.js';
+import { UsageError, IoError } from '../../src/errors.js';
+import { hex64 } from '../../src/ondisk/int64.js';
+import { FdSink, MirrorStreamWriter } from '../../src/mirror/stream-writer.js';
+import {
+  planMirrorRead, writeMirrorStream, estimateMirrorRead, DEFAULT_BATCH_BYTES, type MirrorReadProgress,
+} from '../../src/mirror/mirror-read.js';
+
+interface Args extends CommonArgs {
+  pfs?: number;
+  since?: string;
+  nodata?: boolean;
+  o?: string;
+  estimate?: boolean;
+  'batch-bytes'?: string;
+}
+
+/** "268435456", "256M", "4g", "512k" → bytes. */
+export function parseSize(v: string, name: string): number {
+  const m = /^(\d+)([kmgt]i?b?)?$/i.exec(v.trim());
+  if (!m) throw new UsageError(`--${name} takes a byte count like 268435456, 512k, 256M or 4G; got "${v}"`, { structure: 'argument', field: name });
+  const mult = m[2] ? 1024 ** ('kmgt'.indexOf(m[2][0].toLowerCase()) + 1) : 1;
+  const n = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} ${v} is too large`, { structure: 'argument', field: name });
+  return n;
+}
+
+function human(n: number): string {
+  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return `${i === 0 ? v : v.toFixed(1)} ${u[i]}`;
+}
+
+/** A progress line on a TTY stderr: bytes, percentage of the prescan total, rate, ETA. */
+function progressBar(total: number): { update: (p: MirrorReadProgress) => void; done: () => void } {
+  const t0 = Date.now();
+  let last = 0;
+  let shown = false;
+  const width = 24;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100 && p.batch < p.batches) return;
+      last = now;
+      const secs = Math.max((now - t0) / 1000, 1e-3);
+      const rate = p.payloadBytes / secs;
+      const frac = total > 0 ? Math.min(1, p.payloadBytes / total) : p.batch / Math.max(1, p.batches);
+      const filled = Math.round(frac * width);
+      const eta = rate > 0 && total > p.payloadBytes ? `ETA ${Math.ceil((total - p.payloadBytes) / rate)}s` : '';
+      process.stderr.write(`\rmirror-read [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  batch ${p.batch}/${p.batches}  ${human(p.payloadBytes)}  ${human(rate)}/s  ${eta}\x1b[K`);
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write('\n');
+    },
+  };
+}
+
+export const mirrorReadCommand: CommandModule<object, Args> = {
+  command: 'mirror-read',
+  describe: 'write a PFS as a mirror stream (PFSD, PFSD, records, SYNC per batch; TERM) to -o FILE or a pipe',
+  builder: (y) =>
+    withPfs(withVolumes(y))
+      .option('since', { type: 'string', describe: 'send changes with TID >= this (0x<hex> or decimal); default: the PFS sync_beg_tid' })
+      .option('nodata', { type: 'boolean', default: false, describe: 'REC records without payload (flagged NODATA): for inspection, cannot be applied' })
+      .option('o', { type: 'string', requiresArg: true, describe: 'write the stream to FILE (default: stdout, which must not be a terminal)' })
+      .option('estimate', { type: 'boolean', default: false, describe: 'only report the records and bytes the real run would send (fast, reads no data)' })
+      .option('batch-bytes', { type: 'string', describe: `split into batches of about this size, each ending in SYNC (0 = one batch; default ${DEFAULT_BATCH_BYTES / 1048576}M)` }),
+  handler: run<Args>((a) => {
+    const since = tidArg(a.since, 'since');
+    const pfsId = pfsArg(a.pfs);
+    const batchBytes = a['batch-bytes'] !== undefined ? parseSize(a['batch-bytes'], 'batch-bytes') : DEFAULT_BATCH_BYTES;
+    const toStdout = !a.estimate && a.o === undefined;
+    if (toStdout && process.stdout.isTTY) {
+      throw new UsageError('refusing to write a binary mirror stream to a terminal; use -o FILE or a pipe', { structure: 'argument', field: 'o' });
+    }
+    const vs = openReadOnly(a, { warnings: !a.json });
+    try {
+      const ctx = { vs, tree: new BTree(vs) };
+      const showProgress = !a.estimate && !a.quiet && process.stderr.isTTY === true;
+      const plan = planMirrorRead(ctx, { pfsId, since, batchBytes, prescan: showProgress });
+      const head = {
+        pfs: pfsId, mode: plan.source.slave ? 'slave' : 'master', tidBeg: plan.tidBeg, tidEnd: plan.tidEnd,
+        batches: plan.batches.map((b) => ({ tidBeg: b.tidBeg, tidEnd: b.tidEnd, idle: b.idle })),
+      };
+      if (a.estimate) {
+        const t0 = process.hrtime.bigint();
+        const e = estimateMirrorRead(ctx, plan, { nodata: a.nodata });
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (a.json) {
+          printJson({ ...head, records: e.rec + e.pass + e.skip, rec: e.rec, pass: e.pass, skip: e.skip, bytes: e.bytes, payloadBytes: e.payloadBytes, nodesRead: ctx.tree.nodesRead, estimateMs: Math.round(ms) });
+        } else {
+          process.stdout.write(
+            `PFS ${pfsId} (${head.mode}), TIDs 0x${hex64(plan.tidBeg)}..0x${hex64(plan.tidEnd)}, ${e.batches} batch${e.batches === 1 ? '' : 'es'}\n` +
+              `${e.rec} REC, ${e.pass} PASS, ${e.skip} SKIP records; ${e.bytes} bytes (${human(e.bytes)}), payload ${e.payloadBytes} bytes\n`,
+          );
+        }
+        return;
+      }
+      let fd = 1;
+      let name = 'stdout';
+      if (a.o !== undefined) {
+        name = a.o;
+        try {
+          fd = fs.openSync(a.o, 'w', 0o644);
+        } catch (e) {
+          throw new IoError(`cannot create stream file: ${(e as Error).message}`, { structure: 'mirror stream output', path: a.o }, { cause: e });
+        }
+      }
+      const bar = showProgress ? progressBar(plan.prescan?.payloadBytes ?? 0) : undefined;
+      let rep;
+      try {
+        const w = new MirrorStreamWriter(new FdSink(fd, name));
+        rep = writeMirrorStream(ctx, plan, w, { nodata: a.nodata, progress: bar?.update });
+      } finally {
+        bar?.done();
+        if (fd !== 1) fs.closeSync(fd);
+      }
+      const summary = { ...head, rec: rep.rec, pass: rep.pass, skip: rep.skip, crcErrors: rep.crcErrors, bytes: rep.bytes, payloadBytes: rep.payloadBytes, nodesRead: ctx.tree.nodesRead };
+      if (a.json) {
+        // stdout may be the stream itself: then the summary goes to stderr
+        if (toStdout) process.stderr.write(toJson(summary) + '\n');
+        else printJson(summary);
+      } else if (!a.quiet) {
+        process.stderr.write(
+          `mirror-read: PFS ${pfsId} (${head.mode}) TIDs 0x${hex64(plan.tidBeg)}..0x${hex64(plan.tidEnd)}: ${rep.batches} batch${rep.batches === 1 ? '' : 'es'}, ` +
+            `${rep.rec} REC, ${rep.pass} PASS, ${rep.skip} SKIP, ${rep.bytes} bytes${rep.crcErrors ? `, ${rep.crcErrors} records with bad data CRC sent flagged` : ''}\n`,
+        );
+      }
+    } finally {
+      vs.close();
+    }
+  }),
+};
