@@ -141,6 +141,8 @@ export class Cursor {
           this.skipBeg = sb;
           this.skipEnd = se;
           f.index = j;
+          // elms[j] has not been visited yet: the next call must start at it, not after it
+          this.pending = true;
           return 'skip';
         }
         const child = node.subtreeOffset(i);

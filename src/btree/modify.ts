@@ -245,8 +245,10 @@ function propagateMirror(tx: Transaction, leafOff: bigint, path: PathEntry[], t:
   if (leaf.mirrorTid < t) leaf.mirrorTid = t;
   for (let k = path.length - 1; k >= 0; k--) {
     const pe = path[k];
+    // look before touching: an unchanged node needs no private copy, CRC or UNDO
+    const { buf, at } = tx.vs.buffer(pe.off, HAMMER_BTREE_NODE_SIZE);
+    if (u64(buf.dv, at + NODE.elms + pe.index * ESZ + ELM.mirrorTid) >= t) break;
     const p = wnode(tx, pe.off);
-    if (p.elmMirror(pe.index) >= t) break;
     p.setElmMirror(pe.index, t);
     if (p.mirrorTid < t) p.mirrorTid = t;
   }

@@ -17,8 +17,7 @@ import { HammerError, BadFieldError, CycleError, type Where } from '../errors.js
 import {
   LE, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_BTREE_TYPE_LEAF, HAMMER_BTREE_TYPE_RECORD, HAMMER_BTREE_LEAF_ELMS,
   HAMMER_BTREE_INT_ELMS, HAMMER_BUFSIZE, HAMMER_RECTYPE_INODE, HAMMER_INODE_DATA_SIZE, HAMMER_INODE_CRCSIZE,
-  HAMMER_MAX_TID, HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_UNDO_INDEX, HAMMER_BLOCKMAP_UNAVAIL, HAMMER_ZONE_FREEMAP_INDEX,
-  HAMMER_ZONE_RAW_BUFFER_INDEX,
+  HAMMER_MAX_TID, HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_UNDO_INDEX, HAMMER_BLOCKMAP_UNAVAIL,
 } from '../ondisk/constants.js';
 import { ELM, cmpBaseElmRaw } from '../ondisk/btree-elm.js';
 import { btreeNodeCrcVerdict, type NodeView } from '../ondisk/btree-node.js';
@@ -365,6 +364,3 @@ export function bigBlockFill(vs: VolumeSet, off: bigint): BigBlockFill {
   r.percent = 100 - Math.trunc((l.layer2.bytesFree * 100) / HAMMER_BIGBLOCK_SIZE);
   return r;
 }
-
-/* re-exported for formatters that want to label zones the way hammer(8) does */
-export { HAMMER_ZONE_FREEMAP_INDEX, HAMMER_ZONE_RAW_BUFFER_INDEX };

@@ -38,7 +38,11 @@ export function probeVolume(path: string, lock: LockMode = 'shared'): ProbeVolum
   try {
     dev = openDevice(path, { lock });
   } catch (e) {
-    return { path, hammer: false, ioError: true, error: e instanceof HammerError ? e.detail : String(e) };
+    // A path that does not exist (or is a directory) is bad input, like anything else that is not
+    // a HAMMER volume; only real I/O trouble (EIO, EACCES, a lock) is an I/O error.
+    const cause = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    const notThere = cause === 'ENOENT' || cause === 'ENOTDIR' || cause === 'EISDIR' || (e instanceof IoError && /not a regular file/.test(e.detail));
+    return { path, hammer: false, ioError: !notThere, error: e instanceof HammerError ? e.detail : String(e) };
   }
   try {
     if (dev.size < HAMMER_VOLUME_HEADER_SIZE) return { path, hammer: false, size: dev.size, error: `too small for a HAMMER volume (${dev.size} bytes)` };

@@ -22,7 +22,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { IoError, UsageError } from '../errors.js';
+import { BadSignatureError, IoError, UsageError } from '../errors.js';
 import {
   HAMMER_RECTYPE_INODE, HAMMER_RECTYPE_DATA, HAMMER_RECTYPE_DB, HAMMER_RECTYPE_DIRENTRY, HAMMER_RECTYPE_FIX,
   HAMMER_RECTYPE_PFS, HAMMER_OBJTYPE_DIRECTORY, HAMMER_OBJTYPE_REGFILE, HAMMER_OBJTYPE_DBFILE, HAMMER_OBJTYPE_FIFO,
@@ -62,17 +62,30 @@ export interface RecoveredObject {
   /** Further hard links. */
   links: string[];
   status: 'complete' | 'partial';
-  /** Why it is partial (empty when complete). */
+  /**
+   * Why it is partial (empty when complete): inode-missing, inode-unreadable, inode-crc,
+   * data-crc, data-unreadable, dirent-crc, dirent-unreadable (a directory whose entries could not
+   * all be read), symlink-target-missing, symlink-target-crc, name-missing (in lost+found),
+   * not-linked-to-root (inside a directory that is in lost+found), records-may-be-lost (a key range
+   * covering its records belongs to a node that did not survive), size-absurd, not-created (CODE).
+   */
   problems: string[];
   /** Remarks that do not make it partial (renamed name, special file not created, ...). */
   notes: string[];
   size: bigint;
   dataRecords: number;
   badDataRecords: number;
+  /**
+   * Bytes of [0, size) no data record covers. Holes are legal (sparse files), but where records
+   * may have been lost this is where they were.
+   */
+  holeBytes: number;
   /** create_tid of the inode version used. */
   inodeTid: bigint | null;
   /** parent_obj_id from the inode (a hint where a nameless object belonged). */
   parentObjId: bigint | null;
+  /** Where that parent directory was recovered to, when it was (for objects in lost+found). */
+  parentHint: string | null;
   created: boolean;
 }
 
@@ -170,16 +183,16 @@ interface Obj {
   size: bigint;
   dataRecords: number;
   badData: number;
+  holeBytes: number;
 }
 
 const newObj = (id: bigint): Obj => ({
   id, inodes: [], data: [], dirents: [], fix: [], kind: 'unknown', exists: false, problems: new Set(), notes: [],
-  entries: [], incoming: [], links: [], linkedToRoot: false, inLostFound: false, created: false, size: 0n, dataRecords: 0, badData: 0,
+  entries: [], incoming: [], links: [], linkedToRoot: false, inLostFound: false, created: false, size: 0n, dataRecords: 0, badData: 0, holeBytes: 0,
 });
 
 /** Key of a record's identity (hammer_btree_cmp fields). */
 const keyText = (r: Pick<BaseElm, 'localization' | 'objId' | 'recType' | 'key' | 'createTid'>) => `${r.localization}|${r.objId}|${r.recType}|${r.key}|${r.createTid}`;
-const identity = keyText;
 
 /**
  * Merge copies of the same record. Stale copies (nodes freed or split away) may predate a
@@ -189,7 +202,7 @@ function dedupe(records: RawRecord[]): { recs: RawRecord[]; dups: number; confli
   const m = new Map<string, RawRecord>();
   let dups = 0, conflicts = 0;
   for (const r of records) {
-    const k = identity(r);
+    const k = keyText(r);
     const have = m.get(k);
     if (!have) {
       m.set(k, r);
@@ -231,8 +244,12 @@ function objKeyRange(loc: number, id: bigint): { lo: BaseElm; hi: BaseElm } {
 
 /** Scan, model and write. The destination must not exist or be an empty directory. */
 export function recover(media: RawMedia, dest: string, o: RecoverOptions = {}): RecoverReport {
-  prepareDest(dest);
+  const made = prepareDest(dest);
   const scan = scanMedia(media, { mode: o.scan, onProgress: o.onProgress && ((d, t) => o.onProgress!('scan', d, t)) });
+  if (scan.nodes.length === 0 && media.volumes.every((v) => !v.header)) {
+    if (made) fs.rmdirSync(dest);
+    throw new BadSignatureError('no HAMMER volume header and no B-Tree node found: nothing to recover', { structure: 'media', path: media.volumes.map((v) => v.device.path).join(':') });
+  }
   const notes = inferGeometry(media, scan);
   const { recs, dups, conflicts } = dedupe(scan.records);
   const lost = lostRanges(media, scan);
@@ -244,9 +261,9 @@ export function recover(media: RawMedia, dest: string, o: RecoverOptions = {}): 
   const pfsRecs: RawRecord[] = [];
   for (const r of recs) {
     const p = r.localization >>> 16;
-    if (o.pfs !== undefined && p !== o.pfs && !(r.recType === HAMMER_RECTYPE_PFS && p === 0)) continue;
     if (r.recType === HAMMER_RECTYPE_PFS) {
-      pfsRecs.push(r);
+      // PFS records live on PFS 0's root inode whatever PFS they describe.
+      if (p === 0) pfsRecs.push(r);
       continue;
     }
     if (o.pfs !== undefined && p !== o.pfs) continue;
@@ -309,8 +326,10 @@ export function recover(media: RawMedia, dest: string, o: RecoverOptions = {}): 
       if (ob.inLostFound) report.summary.lostAndFound++;
       report.objects.push({
         pfs: p, objId: ob.id, type: ob.kind, path: ob.rel ?? null, links: ob.links, status, problems: [...ob.problems].sort(), notes: ob.notes,
-        size: ob.size, dataRecords: ob.dataRecords, badDataRecords: ob.badData, inodeTid: ob.inodeRec?.createTid ?? null,
-        parentObjId: ob.inode ? ob.inode.parentObjId : null, created: ob.created,
+        size: ob.size, dataRecords: ob.dataRecords, badDataRecords: ob.badData, holeBytes: ob.holeBytes, inodeTid: ob.inodeRec?.createTid ?? null,
+        parentObjId: ob.inode ? ob.inode.parentObjId : null,
+        parentHint: ob.inLostFound && ob.inode ? objs.get(ob.inode.parentObjId)?.rel ?? null : null,
+        created: ob.created,
       });
     }
     report.pfs.push(summary);
@@ -318,7 +337,8 @@ export function recover(media: RawMedia, dest: string, o: RecoverOptions = {}): 
   return report;
 }
 
-function prepareDest(dest: string): void {
+/** Check or create the destination; true when it was created here. */
+function prepareDest(dest: string): boolean {
   let st: fs.Stats | undefined;
   try {
     st = fs.statSync(dest);
@@ -328,13 +348,14 @@ function prepareDest(dest: string): void {
   if (st) {
     if (!st.isDirectory()) throw new UsageError('destination exists and is not a directory', { structure: 'destination', path: dest });
     if (fs.readdirSync(dest).length) throw new UsageError('destination directory is not empty', { structure: 'destination', path: dest });
-  } else {
-    try {
-      fs.mkdirSync(dest, { recursive: true });
-    } catch (e) {
-      throw new IoError(`cannot create (${(e as NodeJS.ErrnoException).code})`, { structure: 'destination', path: dest }, { cause: e });
-    }
+    return false;
   }
+  try {
+    fs.mkdirSync(dest, { recursive: true });
+  } catch (e) {
+    throw new IoError(`cannot create (${(e as NodeJS.ErrnoException).code})`, { structure: 'destination', path: dest }, { cause: e });
+  }
+  return true;
 }
 
 interface PfsCtx {
@@ -456,8 +477,8 @@ function writePfs(c: PfsCtx): void {
   // Breadth-first from a placed directory: children get their names, directories once.
   const walk = (start: Obj, toRoot: boolean) => {
     const queue: Obj[] = [start];
-    while (queue.length) {
-      const d = queue.shift()!;
+    for (let qi = 0; qi < queue.length; qi++) {
+      const d = queue[qi];
       const ents = [...d.entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       for (const e of ents) {
         const t = objs.get(e.target)!;
@@ -656,6 +677,7 @@ function writeFile(c: PfsCtx, ob: Obj, p: Buffer): void {
     ob.notes.push('size unknown (no usable inode); taken from the last data record');
   }
   ob.size = size;
+  ob.holeBytes = uncovered(recs, size);
   const fd = fs.openSync(p, 'w', 0o644);
   try {
     fs.ftruncateSync(fd, Number(size));
@@ -688,6 +710,21 @@ function writeFile(c: PfsCtx, ob: Obj, p: Buffer): void {
   c.progress.done++;
   c.progress.cb?.('write', c.progress.done, c.progress.total);
   ob.created = true;
+}
+
+/** Bytes of [0, size) that no record covers. */
+function uncovered(recs: RawRecord[], size: bigint): number {
+  const spans = recs
+    .map((r) => (r.recType === HAMMER_RECTYPE_DB ? [r.key, r.key + BigInt(r.dataLen)] : [r.key - BigInt(r.dataLen), r.key]))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  let covered = 0n, end = 0n;
+  for (const [b, e] of spans) {
+    const lo = b > end ? b : end;
+    const hi = e < size ? e : size;
+    if (hi > lo) covered += hi - lo;
+    if (e > end) end = e;
+  }
+  return Number(size - covered);
 }
 
 /** Times always; permission bits and owners only with `perms`. */

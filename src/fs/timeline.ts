@@ -15,6 +15,7 @@
  * Walks the B-Tree once with the cursor (not a raw scan): this is a view of the filesystem as it
  * stands.
  */
+import { HammerError } from '../errors.js';
 import { Cursor } from '../btree/cursor.js';
 import type { BTree } from '../btree/btree.js';
 import {
@@ -131,7 +132,8 @@ export function buildTimeline(tree: BTree, o: { pfs?: number } = {}): TimelineEn
         data = vs.read(e.dataOffset, e.dataLen, { structure: 'record data', hammerOff: e.dataOffset });
         crcOk = recordDataCrcVerdict(e.recType, data, e.dataCrc, vs.version) !== null;
       }
-    } catch {
+    } catch (err) {
+      if (!(err instanceof HammerError)) throw err;
       data = undefined; // unreadable payload: reported as damaged, the walk goes on
     }
     if (recType === HAMMER_RECTYPE_INODE) {

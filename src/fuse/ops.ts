@@ -36,6 +36,7 @@ const BLKSIZE = 16384;
 /** Read-ahead window bounds for sequential reads on one open file. */
 const RA_MIN = 128 * 1024;
 const RA_MAX = 4 * 1024 * 1024;
+const RA_BUDGET = 64 * 1024 * 1024;
 /** Resolved paths kept (each holds a decoded inode, well under 1 KiB). */
 const PATH_CACHE_MAX = 20_000;
 
@@ -109,6 +110,8 @@ export class HammerFuseOps {
   private cache = new Map<string, Resolved>();
   private handles = new Map<number, Handle>();
   private nextFh = 1;
+  /** Bytes held in read-ahead buffers of open handles (bounded by RA_BUDGET). */
+  private raBytes = 0;
   private snapNames: Map<string, SnapshotRef> | undefined;
   private snapList: string[] | undefined;
   private logged = new Set<string>();
@@ -180,7 +183,8 @@ export class HammerFuseOps {
         const view = this.source.view(h.pfs, h.tid);
         return this.nodeRes(view, view.root(), false);
       }
-      const view = h.tid === undefined ? this.primary : parent.view.at(h.tid);
+      // `@@-1` is HAMMER_MAX_TID: the current state (a slave's: its sync_end_tid).
+      const view = h.tid === undefined ? this.source.view(parent.view.pfs) : parent.view.at(h.tid);
       if (h.name === '') {
         const self = view.lookupObj(parent.node.objId);
         if (!self) throw new Errno(ENOENT);
@@ -310,7 +314,14 @@ export class HammerFuseOps {
     return fh;
   }
 
+  /** Bytes currently held in read-ahead buffers (all open files). */
+  get readAheadBytes(): number {
+    return this.raBytes;
+  }
+
   release(fh: number): void {
+    const h = this.handles.get(fh);
+    if (h?.buf) this.raBytes -= h.buf.length;
     this.handles.delete(fh);
   }
 
@@ -352,7 +363,19 @@ export class HammerFuseOps {
       }
       h.window = Math.min(RA_MAX, h.window * 2);
       const span = Math.min(Math.max(h.window, want - done), h.size - p);
-      if (!h.buf || h.buf.length < span) h.buf = new Uint8Array(Math.max(span, Math.min(RA_MAX, h.size)));
+      if (!h.buf || h.buf.length < span) {
+        // Grow the window buffer, within a budget shared by all open files: many files read
+        // sequentially at once fall back to plain reads instead of piling up buffers.
+        const have = h.buf ? h.buf.length : 0;
+        if (this.raBytes - have + span > RA_BUDGET) {
+          const n = h.view.read(h.node, p, want - done, out.subarray(done, want));
+          done += n;
+          if (n === 0) break;
+          continue;
+        }
+        this.raBytes += span - have;
+        h.buf = new Uint8Array(span);
+      }
       h.bufPos = p;
       try {
         h.bufLen = h.view.read(h.node, p, span, h.buf);
@@ -479,6 +502,7 @@ export class HammerFuseOps {
   /** Release everything (handles, caches); the source is closed by its owner. */
   close(): void {
     this.handles.clear();
+    this.raBytes = 0;
     this.cache.clear();
   }
 }

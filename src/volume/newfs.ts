@@ -175,8 +175,8 @@ function checkAreaSize(name: string, size: number, min: number, max: number, for
   if (size % HAMMER_BUFSIZE !== 0) throw new UsageError(`${name} ${size} is not a multiple of 16 KiB`, w);
   if (size > max) throw new UsageError(`the maximum ${name} is ${sizeToStr(max).trim()}`, w);
   if (size < min) {
-    if (!force) throw new UsageError(`the minimum ${name} is ${sizeToStr(min).trim()} (force allows less)`, w);
-    warnings.push(`${name} ${sizeToStr(size).trim()} is below the minimum ${sizeToStr(min).trim()}${field === 'undo' ? ' (DragonFly may panic when the FIFO fills)' : ''}`);
+    if (!force) throw new UsageError(`the minimum ${name} is ${sizeToStr(min).trim()} (--force allows less)`, w);
+    warnings.push(`${name} ${sizeToStr(size).trim()} is below the minimum ${sizeToStr(min).trim()}${field === 'undoSize' ? ' (DragonFly may panic when the FIFO fills)' : ''}`);
   }
 }
 
@@ -196,11 +196,11 @@ function plan(targets: NewfsTarget[], o: NewfsOptions): Plan {
   }
   const bootSize = o.bootSize ?? HAMMER_BOOT_MINBYTES;
   const memlogSize = o.memlogSize ?? HAMMER_MEM_MINBYTES;
-  checkAreaSize('boot area size', bootSize, HAMMER_BOOT_MINBYTES, HAMMER_BOOT_MAXBYTES, force, warnings, 'boot');
-  checkAreaSize('memory log size', memlogSize, HAMMER_MEM_MINBYTES, HAMMER_MEM_MAXBYTES, force, warnings, 'memlog');
+  checkAreaSize('boot area size', bootSize, HAMMER_BOOT_MINBYTES, HAMMER_BOOT_MAXBYTES, force, warnings, 'bootSize');
+  checkAreaSize('memory log size', memlogSize, HAMMER_MEM_MINBYTES, HAMMER_MEM_MAXBYTES, force, warnings, 'memlogSize');
   const undoReq = o.undoSize ?? 0;
   if (o.undoSize !== undefined) {
-    checkAreaSize('UNDO/REDO FIFO size', undoReq, HAMMER_MIN_UNDO_BYTES, HAMMER_MAX_UNDO_BYTES, force, warnings, 'undo');
+    checkAreaSize('UNDO/REDO FIFO size', undoReq, HAMMER_MIN_UNDO_BYTES, HAMMER_MAX_UNDO_BYTES, force, warnings, 'undoSize');
   }
   const fsid = o.fsid ?? randomUuidBytes();
   if (fsid.length !== 16) throw new UsageError('fsid must be 16 bytes', { structure: 'argument', field: 'fsid' });
@@ -562,13 +562,15 @@ const BIG = HAMMER_BIGBLOCK_SIZE;
  * front of half-written structures. The devices stay open (the caller owns them).
  */
 export function newfs(devices: WritableBlockDevice[], o: NewfsOptions): NewfsResult {
-  const p = plan(devices.map((d) => ({ path: d.path, size: d.size, isBlockDevice: d.isBlockDevice })), o);
+  // The refusal comes first: whatever else is wrong, a user about to overwrite a filesystem
+  // should hear that before anything else.
   if (!o.force) {
     devices.forEach((d, volNo) => {
       const h = existingHammer(d);
       if (h) throw new ExistsError(`already holds a HAMMER filesystem (label "${h.label}", fsid ${h.fsid}); refusing to overwrite it without --force`, { structure: 'volume', volNo, path: d.path });
     });
   }
+  const p = plan(devices.map((d) => ({ path: d.path, size: d.size, isBlockDevice: d.isBlockDevice })), o);
   const r = p.res;
   const zeroBuf = new Uint8Array(HAMMER_BUFSIZE);
   for (const d of devices) d.write(0, zeroBuf);
@@ -603,7 +605,8 @@ export function newfs(devices: WritableBlockDevice[], o: NewfsOptions): NewfsRes
   const patch = (off: bigint, data: Uint8Array, cleared: number) => {
     const { m, pos } = physOf(p, off);
     const d = devices[m.v.volNo];
-    const bufPos = m.v.bufBeg + (shortOffset(off) & ~HAMMER_BUFMASK);
+    const short = shortOffset(off); // up to 2^52: no 32-bit bit operations on it
+    const bufPos = m.v.bufBeg + short - (short % HAMMER_BUFSIZE);
     const buf = d.read(bufPos, HAMMER_BUFSIZE);
     buf.fill(0, pos - bufPos, pos - bufPos + cleared);
     buf.set(data, pos - bufPos);

@@ -1,7 +1,8 @@
 /**
  * UNDO recovery, stage 1 (spec/UNDO.md §5.1): roll an interrupted commit back by copying the
  * logged old bytes over the metadata, newest record first, then close the FIFO range in the
- * root volume header (written last). Runs on raw buffers before anything reads the B-Tree.
+ * root volume header (written last; the range is closed: first_offset = next_offset = end, unless
+ * it holds REDO records). Runs on raw buffers before anything reads the B-Tree.
  * REDO records are tolerated (skipped); the newest REDO SYNC is reported because only a
  * filesystem layer could replay REDO (stage 2) — this library never writes REDO records.
  */
@@ -118,7 +119,10 @@ export function recoverUndo(vs: WritableVolumeSet): RecoveryResult {
   vs.sync();
   const h0 = decodeVolumeHeader(headerBytes(0), { structure: 'volume header', volNo: 0 });
   const ub = h0.blockmap[HAMMER_ZONE_UNDO_INDEX];
-  ub.firstOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, first);
+  // The kernel leaves first_offset in place so that its REDO stage can still read the range,
+  // and the next flush closes it. We never replay REDO, so the range is closed here — unless it
+  // holds REDO records, which a later kernel mount must still be able to replay.
+  ub.firstOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, res.redoRecords ? first : last);
   ub.nextOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, last);
   sealBlockmapEntry(ub, h0.version);
   // TIDs are never reused after a rollback: keep the newest next_tid the media has seen.

@@ -52,7 +52,7 @@ import { sealBlockmapEntry } from '../ondisk/blockmap.js';
 import { sealBtreeNode } from '../ondisk/btree-node.js';
 import { encodeOffset, shortOffset } from '../ondisk/offset.js';
 import type { CachedBuffer } from '../io/cache.js';
-import { FifoWriter, fifoSize, scanActiveRange } from './undo-fifo.js';
+import { FifoWriter, fifoSize, fifoSpan, scanActiveRange } from './undo-fifo.js';
 import { allocate, freeSpace } from './allocator.js';
 import type { WritableVolumeSet, DirtyBuffer } from './writable-volume-set.js';
 
@@ -231,7 +231,7 @@ export class Transaction {
     for (const [s, e] of Transaction.diff(this.origHeader, newHeader, HEADER_NO_UNDO)) {
       undo.push({ off: encodeOffset(HAMMER_ZONE_RAW_VOLUME_INDEX, 0, s), old: this.origHeader.subarray(s, e) });
     }
-    const changed = dirty.filter((d) => Transaction.diff(d.orig, d.buf.bytes, []).length > 0);
+    const changed = dirty.filter((d) => !Buffer.from(d.orig.buffer, d.orig.byteOffset, d.orig.length).equals(d.buf.bytes));
     if (undo.length === 0 && changed.length === 0) {
       this.finish();
       return { tid: this.tid, undoRecords: 0, undoBytes: 0, buffersWritten: 0, fifoEnd: shortOffset(h.blockmap[HAMMER_ZONE_UNDO_INDEX].nextOffset) };
@@ -240,12 +240,14 @@ export class Transaction {
     const size = fifoSize(vs);
     let need = 0;
     for (const u of undo) need += Math.ceil(u.old.length / (HAMMER_UNDO_ALIGN - 40)) * HAMMER_UNDO_ALIGN;
-    if (need + 2 * HAMMER_BUFSIZE > size) {
-      throw new NoSpaceError(`transaction needs ${need} bytes of UNDO but the FIFO holds ${size}; commit smaller transactions`, { structure: 'UNDO FIFO', volNo: 0 });
-    }
     const ub = h.blockmap[HAMMER_ZONE_UNDO_INDEX];
     const first = shortOffset(ub.firstOffset) % size;
     const scan = scanActiveRange(vs, first, shortOffset(ub.nextOffset) % size);
+    // the range still open (left for a kernel's REDO stage) must not be overwritten either
+    const open = fifoSpan(first, scan.last, size);
+    if (need + open + 2 * HAMMER_BUFSIZE > size) {
+      throw new NoSpaceError(`transaction needs ${need} bytes of UNDO but the FIFO has ${size - open} free; commit smaller transactions`, { structure: 'UNDO FIFO', volNo: 0 });
+    }
     const w = new FifoWriter(vs, scan.last, scan.nextSeq);
     let undoBytes = 0;
     for (const u of undo) {

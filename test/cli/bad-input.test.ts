@@ -239,6 +239,18 @@ describe('flipped bytes in a private copy of content-v7', () => {
     }
   });
 
+  it('freemap layer1 entry: blockmap flags the layer1 line B and names the entry', async () => {
+    const undo = flip(img, phys(0) + 0); // blocks_free of layer1 entry #0
+    try {
+      const r = await cli('blockmap', '-f', img);
+      expectOneLineError(r, 2, /layer1 entry CRC mismatch: freemap layer1 entry 2000000000000000 #0 \(vol 0, byte 0x88000, .*content-v7\.img\)/);
+      expect(r.stdout).toMatch(/^B layer1 4000000000000000 @2000000000800000 blocks-free /m);
+      expect(r.stdout.split('\n').filter((l) => / zone=/.test(l)).length).toBeGreaterThan(100); // layer2 still listed
+    } finally {
+      undo();
+    }
+  });
+
   it('the copy is clean again after the restores', async () => {
     const r = await cli('checkmap', '-f', img);
     expect([r.code, r.stderr]).toEqual([0, '']);

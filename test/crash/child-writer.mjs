@@ -1,9 +1,11 @@
 // Child process for the SIGKILL crash test: commits transactions of 100 records each, forever,
-// printing "committed <c>" after each commit returns. Uses the compiled library (dist/).
+// printing "committing <c>" before and "committed <c>" after each commit. Uses the compiled library (dist/).
 // argv: <volumes colon-joined> <first commit number>
-import { openVolumeSetForWrite } from '../../dist/src/volume/writable-volume-set.js';
-import { BTree } from '../../dist/src/btree/btree.js';
-import { insertLeaf, writeRecordData } from '../../dist/src/btree/modify.js';
+// HAMMERFS_DIST: another compiled tree (default: the repo's dist/)
+const dist = process.env.HAMMERFS_DIST ? new URL(`file://${process.env.HAMMERFS_DIST}/`) : new URL('../../dist/', import.meta.url);
+const { openVolumeSetForWrite } = await import(new URL('src/volume/writable-volume-set.js', dist).href);
+const { BTree } = await import(new URL('src/btree/btree.js', dist).href);
+const { insertLeaf, writeRecordData } = await import(new URL('src/btree/modify.js', dist).href);
 
 const paths = process.argv[2].split(':');
 let c = Number(process.argv[3]);
@@ -21,6 +23,7 @@ for (;;) {
       objType: 2, btype: 0x52, createTs: tx.ts, deleteTs: 0, ...d,
     });
   }
+  process.stdout.write(`committing ${c}\n`);
   tx.commit();
   process.stdout.write(`committed ${c}\n`);
   c++;

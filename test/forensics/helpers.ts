@@ -116,6 +116,7 @@ export interface ManifestEntry {
   mode: number;
   mtime_us: number;
   inode_tid: string;
+  data_records: number;
   uid: number;
   gid: number;
 }

@@ -61,8 +61,10 @@ describe('probe', () => {
     expect(r.verdict).toBe('inconsistent');
     expect(r.problems.join()).toMatch(/not a HAMMER volume/);
   });
-  it('a missing path is an I/O error (exit 3)', () => {
-    expect(cli(['probe', '-f', path.join(tmp, 'nope')]).code).toBe(3);
+  it('a missing path or a directory is not HAMMER (exit 2); with a good volume the set is inconsistent (3)', () => {
+    expect(cli(['probe', '-f', path.join(tmp, 'nope')]).code).toBe(2);
+    expect(cli(['probe', '-f', tmp]).code).toBe(2);
+    expect(cli(['probe', '-f', `${imagePaths('demo-v7')[0]}:${path.join(tmp, 'nope')}`]).code).toBe(3);
   });
 });
 

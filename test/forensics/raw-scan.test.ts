@@ -10,7 +10,7 @@ import { nodeCandidate, rawMediaFromDevices, openRawMedia, scanMedia } from '../
 import { recover } from '../../src/fs/recover.js';
 import { sealBtreeNode } from '../../src/ondisk/btree-node.js';
 import { imagePaths } from '../helpers/images.js';
-import { checkTree, manifest, lastTid, tmpDest, treeNodes } from './helpers.js';
+import { checkTree, manifest, lastTid, tmpDest, treeNodes, type TreeNodeInfo } from './helpers.js';
 
 const M = manifest();
 const LAST = lastTid(M);
@@ -41,7 +41,10 @@ class BadSectorDevice implements BlockDevice {
 
 /** A real image with a few bytes changed on the way out (the file itself is untouched). */
 class OverlayDevice implements BlockDevice {
-  constructor(readonly inner: BlockDevice, readonly at: number, readonly bytes: Uint8Array) {}
+  readonly patches: { at: number; bytes: Uint8Array }[];
+  constructor(readonly inner: BlockDevice, at: number, bytes: Uint8Array, ...more: { at: number; bytes: Uint8Array }[]) {
+    this.patches = [{ at, bytes }, ...more];
+  }
   get path() { return this.inner.path; }
   get size() { return this.inner.size; }
   get isBlockDevice() { return false; }
@@ -52,9 +55,11 @@ class OverlayDevice implements BlockDevice {
   }
   readInto(buf: Uint8Array, pos: number): void {
     this.inner.readInto(buf, pos);
-    for (let i = 0; i < this.bytes.length; i++) {
-      const p = this.at + i - pos;
-      if (p >= 0 && p < buf.length) buf[p] = this.bytes[i];
+    for (const { at, bytes } of this.patches) {
+      for (let i = 0; i < bytes.length; i++) {
+        const p = at + i - pos;
+        if (p >= 0 && p < buf.length) buf[p] = bytes[i];
+      }
     }
   }
   close(): void { this.inner.close(); }
@@ -145,6 +150,91 @@ describe('scan and recover with I/O errors and corruption', () => {
       expect(s.stats.badCrcCandidates).toBe(1);
       expect(s.stats.leafNodes).toBe(0);
       expect(s.records).toEqual([]);
+    } finally {
+      media.close();
+    }
+  });
+
+  it('a stale copy of a leaf from before a deletion does not bring the deleted file back', () => {
+    // A leaf holding the INODE record of a file deleted in generation 2 or 3.
+    const live = new Set(Object.values(M.trees[LAST]['0']).map((e) => BigInt(e.obj_id)));
+    const isGone = (e: TreeNodeInfo['elms'][number]) => e.recType === 0x01 && e.deleteTid !== 0n && (e.localization >>> 16) === 0 && !live.has(e.objId);
+    const leaf = leaves.find((l) => l.elms.some(isGone))!;
+    const idx = leaf.elms.findIndex(isGone);
+    const gone = leaf.elms[idx].objId;
+    const inner = openDevice(imagePaths('content-v7')[0]);
+    const stale = inner.read(leaf.pos, 4096);
+    // Every deleted element of the copy back to "live", as the node was before the deletions.
+    const sdv = new DataView(stale.buffer);
+    for (let i = 0; i < leaf.elms.length; i++) sdv.setBigUint64(0x40 + i * 64 + 0x18, 0n, true);
+    sealBtreeNode(stale, 0, 7);
+    // Put it where a full scan meets it before the live leaf (the first UNDO big-block), so
+    // "first copy seen wins" would resurrect the file.
+    const free = 0x88000 + 2 * 8388608;
+    const media = rawMediaFromDevices([new OverlayDevice(inner, free, stale)]);
+    const dest = tmpDest('stale');
+    dests.push(path.dirname(dest));
+    try {
+      const r = recover(media, dest, { scan: 'full' });
+      expect(r.scan.leafNodes).toBe(leaves.length + 1);
+      expect(r.scan.duplicateRecords).toBe(leaf.elms.length);
+      expect(r.scan.conflictingCopies).toBe(leaf.elms.filter((e) => e.deleteTid !== 0n).length);
+      expect(r.objects.find((o) => o.pfs === 0 && o.objId === gone)).toBeUndefined();
+      expect(r.summary.partial).toBe(0);
+      expect(checkTree(dest, M, LAST).bad).toEqual([]);
+    } finally {
+      media.close();
+    }
+  });
+
+  it('corrupted payloads: a data block and an inode fail their CRCs and make their files partial', () => {
+    const inner = openDevice(imagePaths('content-v7')[0]);
+    // Live DATA and INODE records of two different regular files of PFS 0, from the leaves.
+    const files = Object.values(M.trees[LAST]['0']).filter((e) => e.type === 'file' && e.data_records > 0 && e.nlinks === 1);
+    const payloadOf = (objId: bigint, recType: number): number => {
+      for (const l of leaves) {
+        const raw = inner.read(l.pos, 4096);
+        const dv = new DataView(raw.buffer);
+        for (let i = 0; i < dv.getInt32(0x10, true); i++) {
+          const at = 0x40 + i * 64;
+          if ((dv.getUint32(at + 0x24, true) >>> 16) === 0 && dv.getBigInt64(at, true) === objId && dv.getUint16(at + 0x20, true) === recType && dv.getBigUint64(at + 0x18, true) === 0n) {
+            return 0x88000 + Number(dv.getBigUint64(at + 0x30, true) & 0x000fffffffffffffn);
+          }
+        }
+      }
+      throw new Error('record not found');
+    };
+    const a = BigInt(files[0].obj_id), b = BigInt(files[1].obj_id);
+    const dataPos = payloadOf(a, 0x10), inodePos = payloadOf(b, 0x01);
+    const flip = (pos: number) => ({ at: pos, bytes: Uint8Array.of(inner.read(pos, 1)[0] ^ 0x55) });
+    const media = rawMediaFromDevices([new OverlayDevice(inner, flip(dataPos).at, flip(dataPos).bytes, flip(inodePos + 0x50))]);
+    const dest = tmpDest('payload');
+    dests.push(path.dirname(dest));
+    try {
+      const r = recover(media, dest);
+      const oa = r.objects.find((o) => o.pfs === 0 && o.objId === a)!;
+      const ob = r.objects.find((o) => o.pfs === 0 && o.objId === b)!;
+      expect(oa).toMatchObject({ status: 'partial', problems: ['data-crc'], badDataRecords: 1 });
+      expect(ob.status).toBe('partial');
+      expect(ob.problems).toContain('inode-crc');
+      expect(ob.notes.join()).toMatch(/size unknown/);
+      expect(r.summary.partial).toBe(2);
+    } finally {
+      media.close();
+    }
+  });
+
+  it('multi3 with volume 0 header zeroed (given last): vol_no 0 inferred, others from their headers', () => {
+    const p = imagePaths('multi3');
+    const devs = [openDevice(p[1]), openDevice(p[2]), new OverlayDevice(openDevice(p[0]), 0, new Uint8Array(16384))];
+    const media = rawMediaFromDevices(devs);
+    const dest = tmpDest('multi3-nohdr');
+    dests.push(path.dirname(dest));
+    try {
+      const r = recover(media, dest);
+      expect(r.volumes.map((v) => [v.volNo, v.geometry, v.bufBeg])).toEqual([[1, 'header', 0x88000], [2, 'header', 0x88000], [0, 'inferred', 0x88000]]);
+      expect(r.warnings.join()).not.toMatch(/not given/);
+      expect(r.summary).toMatchObject({ objects: 1, complete: 1 });
     } finally {
       media.close();
     }

@@ -74,6 +74,16 @@ describe('recover on undamaged content-v7', () => {
       expect(1 + o.links.length).toBe(Object.values(M.trees[LAST]['0']).filter((x) => x.obj_id === e.obj_id).length);
       expect(fs.statSync(path.join(r.dest, 'PFS00000' + p)).ino).toBe(fs.statSync(path.join(r.dest, o.path!)).ino);
     }
+    // Data records used per file agree with the manifest; sparse files report their holes.
+    for (const [pfs, ents] of Object.entries(M.trees[LAST])) {
+      for (const [p, e] of Object.entries(ents)) {
+        if (e.type !== 'file') continue;
+        const o = r.report.objects.find((x) => x.pfs === Number(pfs) && x.objId === hex(e.obj_id))!;
+        expect(o.dataRecords, `${pfs}:${p}`).toBe(e.data_records);
+        expect(o.size).toBe(BigInt(e.size));
+      }
+    }
+    expect(r.report.objects.find((o) => o.path === 'PFS00000/sparse/sparse-1.bin')!.holeBytes).toBeGreaterThan(0);
     expect(r.report.scan.leafNodes).toBe(24);
     expect(r.report.scan.internalNodes).toBe(3);
     expect(r.report.scan.records).toBe(1339);
@@ -219,6 +229,18 @@ describe('recover: geometry inference and other images', () => {
       expect(r.report.scan.leafNodes).toBe(1);
     });
   }
+
+  it('a file with nothing of HAMMER in it: exit 2, destination left uncreated', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hammerfs-nothammer-'));
+    dests.push(dir);
+    const f = path.join(dir, 'zeros.img');
+    fs.writeFileSync(f, Buffer.alloc(1 << 20, 0x4c)); // every byte 'L': node look-alikes without a CRC
+    const dest = path.join(dir, 'out');
+    const p = spawnSync(process.execPath, [CLI, 'recover', '-f', f, dest]);
+    expect(p.status).toBe(2);
+    expect(p.stderr.toString()).toMatch(/^hammerfs: no HAMMER volume header and no B-Tree node found/);
+    expect(fs.existsSync(dest)).toBe(false);
+  });
 
   it('multi3 with a volume missing still recovers, with a warning', () => {
     const p = imagePaths('multi3');

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { goldenJson } from '../helpers/images.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO, 'dist/tools/cli.js');
+// HAMMERFS_TEST_CLI: a private build (e.g. while others rebuild dist/ concurrently).
+export const CLI = process.env.HAMMERFS_TEST_CLI || path.join(REPO, 'dist/tools/cli.js');
 
 /** In CI as root, FUSE must work: the tests fail instead of skipping. */
 export const MUST_RUN = !!process.env.CI && process.getuid?.() === 0;

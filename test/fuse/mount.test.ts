@@ -43,10 +43,14 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
       fs.rmdirSync(mp);
     });
 
-    it('is a read-only fuse.hammerfs mount', () => {
+    it('is a read-only fuse.hammerfs mount, and a second mount on it is refused', async () => {
       const line = fuseMountsAt(mp)[0];
       expect(line.split(' ')[2]).toBe('fuse.hammerfs');
       expect(line.split(' ')[3].split(',')).toContain('ro');
+      const again = await cli(['mount', '-f', IMG, mp]);
+      expect(again.code).toBe(3);
+      expect(again.stderr).toMatch(/already has a FUSE filesystem mounted/);
+      expect(fuseMountsAt(mp).length).toBe(1);
     });
 
     it('shows exactly the manifest: paths, types, modes, owners, sizes, times, nlinks, inos, sha256, targets, rdev', async () => {
@@ -266,11 +270,18 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
     }
   });
 
-  it('mounts through a loop device node', async () => {
+  it('mounts through a loop device node', async (ctx) => {
     const mp = makeMountpoint();
     let loop = '';
     try {
-      loop = execFileSync('losetup', ['-f', '--show', '-r', IMG], { encoding: 'utf8' }).trim();
+      try {
+        loop = execFileSync('losetup', ['-f', '--show', '-r', IMG], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+      } catch (e) {
+        // No losetup or no loop devices in this environment (some containers): say so, skip.
+        console.warn(`skipping the loop device mount: losetup failed: ${(e as Error).message.split('\n')[0]}`);
+        ctx.skip();
+        return;
+      }
       expect(loop).toMatch(/^\/dev\/loop\d+$/);
       await mountBg(loop, mp);
       expect(fuseMountsAt(mp)[0].split(' ')[0]).toBe(loop);

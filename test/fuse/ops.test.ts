@@ -101,7 +101,10 @@ describe('HammerFuseOps over content-v7', () => {
       h.update(chunk.subarray(0, n));
       pos += n;
     }
+    expect(ops.readAheadBytes).toBeGreaterThan(0);
+    expect(ops.readAheadBytes).toBeLessThanOrEqual(4 << 20);
     ops.release(fh);
+    expect(ops.readAheadBytes).toBe(0);
     expect(pos).toBe(e.size);
     expect(h.digest('hex')).toBe(e.sha256);
     // ~590 requests of 4 KiB were served by a handful of B-Tree range reads (128K doubling to 4M).
@@ -144,6 +147,9 @@ describe('HammerFuseOps over content-v7', () => {
     const gen1 = m.generations[0].tid;
     const f = Object.keys(m.trees[gen1]['0']).find((p) => m.trees[gen1]['0'][p].type === 'file' && t[p] && t[p].sha256 !== m.trees[gen1]['0'][p].sha256)!;
     expect(ops.getattr(`${f}@@${gen1}`).size).toBe(m.trees[gen1]['0'][f].size);
+    // `@@-1` is the current state, whatever view the parent came from.
+    expect(ops.getattr(`${f}@@-1`).size).toBe(t[f].size);
+    expect(ops.getattr(`/@@${gen1}${f}@@-1`).ino).toBe(ops.getattr(f).ino);
     expect(() => ops.getattr('/no-such')).toThrowError(Errno);
     expect(() => ops.open(files()[0][0], 1)).toThrow(expect.objectContaining({ errno: EROFS }));
     expect(() => ops.open(files()[0][0], 0o1000)).toThrow(expect.objectContaining({ errno: EROFS }));

@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/tools/cli.js');
+// HAMMERFS_CLI lets a developer point the tests at a private build while others rebuild dist/.
+export const CLI = process.env.HAMMERFS_CLI ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/tools/cli.js');
 
 export interface CliResult {
   code: number;

@@ -3,7 +3,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { goldenJson, type ImageName } from '../helpers/images.js';
+
+const CLI_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/tools/cli.js');
 
 export interface FixtureInputs {
   label: string;
@@ -55,16 +59,16 @@ export function allowedDiffs(isRoot: boolean): Set<number> {
 
 /**
  * Compare two files of equal size, every byte, in 16 KiB chunks (read 8 MiB at a time).
- * Returns the offsets that differ (at most `limit` listed) and how many differ in all.
+ * Differences at `allowed` offsets are only counted; others are listed (the first `limit`).
  */
-export function diffFiles(a: string, b: string, limit = 64): { count: number; offsets: number[] } {
+export function diffFiles(a: string, b: string, allowed: Set<number>, limit = 64): { allowedCount: number; unexpectedCount: number; unexpected: number[] } {
   const sa = fs.statSync(a).size, sb = fs.statSync(b).size;
   if (sa !== sb) throw new Error(`sizes differ: ${a} ${sa}, ${b} ${sb}`);
   const fa = fs.openSync(a, 'r'), fb = fs.openSync(b, 'r');
   const READ = 8 << 20, CHUNK = 16384;
   const A = Buffer.alloc(READ), B = Buffer.alloc(READ);
-  const offsets: number[] = [];
-  let count = 0;
+  const unexpected: number[] = [];
+  let allowedCount = 0, unexpectedCount = 0;
   try {
     for (let pos = 0; pos < sa; pos += READ) {
       const n = fs.readSync(fa, A, 0, Math.min(READ, sa - pos), pos);
@@ -75,10 +79,9 @@ export function diffFiles(a: string, b: string, limit = 64): { count: number; of
         const e = Math.min(c + CHUNK, n);
         if (A.compare(B, c, e, c, e) === 0) continue;
         for (let k = c; k < e; k++) {
-          if (A[k] !== B[k]) {
-            count++;
-            if (offsets.length < limit) offsets.push(pos + k);
-          }
+          if (A[k] === B[k]) continue;
+          if (allowed.has(pos + k)) allowedCount++;
+          else if (unexpectedCount++ < limit) unexpected.push(pos + k);
         }
       }
     }
@@ -86,5 +89,15 @@ export function diffFiles(a: string, b: string, limit = 64): { count: number; of
     fs.closeSync(fa);
     fs.closeSync(fb);
   }
-  return { count, offsets };
+  return { allowedCount, unexpectedCount, unexpected };
+}
+
+/** Run the built CLI (dist/, made by `tsc` before the tests) in `cwd`; never rejects. */
+export function runCliIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI_PATH, ...args], { cwd, maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
 }

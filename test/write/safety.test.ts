@@ -10,11 +10,11 @@ import { openVolumeSetForWrite, WritableVolumeSet } from '../../src/volume/writa
 import { openDevice } from '../../src/io/device.js';
 import { openVolumeSet } from '../../src/volume/volume-set.js';
 import { BTree } from '../../src/btree/btree.js';
-import { insertLeaf, writeRecordData } from '../../src/btree/modify.js';
+import { insertLeaf, writeRecordData, deleteLeaf } from '../../src/btree/modify.js';
 import { LockedError, NoSpaceError, UsageError, VolumeSetError, ExistsError } from '../../src/errors.js';
 import { HAMMER_BIGBLOCK_SIZE, HAMMER_RECTYPE_DATA, HAMMER_LAYER2_BYTES, HAMMER_LAYER1_BYTES } from '../../src/ondisk/constants.js';
 import { encodeLayer2, sealLayer2, encodeLayer1, sealLayer1 } from '../../src/ondisk/blockmap.js';
-import { encodeOffset, volOf } from '../../src/ondisk/offset.js';
+import { encodeOffset, volOf, bigBlockBase, toZone2 } from '../../src/ondisk/offset.js';
 import { forEachBigBlock, layer1Entries } from '../../src/volume/freemap.js';
 import { checkFreemap, checkTree } from './check.js';
 import { applyWorkload, compareWithModel, modelOf, mulberry32 } from './workload.js';
@@ -174,6 +174,42 @@ describe('write safety', () => {
       expect(t.tid).toBeGreaterThan(rep.maxTid);
       t.abort();
       vs.close();
+    } finally {
+      img.cleanup();
+    }
+  });
+
+  test('a big-block freed in a transaction is not reused before that transaction commits', () => {
+    const img = copyImage('demo-v7');
+    try {
+      const vs = openVolumeSetForWrite(img.paths);
+      const tree = new BTree(vs);
+      let tx = vs.begin();
+      const elms: LeafElm[] = [];
+      for (let i = 0; i < 3; i++) {
+        const e = dataElm(tx.tid, 0x200n, BigInt(i + 1) * 16384n, writeRecordData(tx, HAMMER_RECTYPE_DATA, new Uint8Array(100).fill(i)));
+        insertLeaf(tx, tree, e);
+        elms.push(e);
+      }
+      tx.commit();
+      const b = toZone2(bigBlockBase(elms[0].dataOffset));
+      expect(vs.freemapLookup(b).layer2.zone).toBe(11);
+      const free0 = vs.root.statFreebigblocks;
+      tx = vs.begin();
+      for (const e of elms) deleteLeaf(tx, tree, e);
+      expect(vs.freemapLookup(b).layer2.zone).toBe(0); // whole big-block free again
+      expect(vs.root.statFreebigblocks).toBe(free0 + 1n);
+      const d = writeRecordData(tx, HAMMER_RECTYPE_DATA, new Uint8Array(100));
+      expect(toZone2(bigBlockBase(d.dataOffset))).not.toBe(b);
+      insertLeaf(tx, tree, dataElm(tx.tid, 0x201n, 16384n, d));
+      tx.commit();
+      vs.close();
+      const ro = openVolumeSet(img.paths);
+      const rep = checkTree(ro);
+      expect(rep.problems).toEqual([]);
+      expect(checkFreemap(ro, rep.used).problems).toEqual([]);
+      expect(ro.freemapLookup(b).layer2.zone).toBe(0);
+      ro.close();
     } finally {
       img.cleanup();
     }

@@ -16,7 +16,7 @@ import type { CommandModule } from 'yargs';
 import { withVolumes, withPfs, withAsof, tidArg, pfsArg, openReadOnly, run, type CommonArgs } from '../common.js';
 import { EXIT_BAD_INPUT, EXIT_IO, exitCodeFor, messageFor } from '../exit.js';
 import { loadFuse } from '../../src/fuse/binding.js';
-import { checkMountpoint, serve, MountpointError } from '../../src/fuse/server.js';
+import { checkMountpoint, serve, MountpointError, type RunningMount } from '../../src/fuse/server.js';
 import { HammerSource } from '../../src/fuse/adapter.js';
 import { HammerFs } from '../../src/fs/index.js';
 import { splitVolumeArg } from '../../src/volume/volume-set.js';
@@ -151,7 +151,17 @@ async function foreground(a: MountArgs): Promise<number> {
     }
     if (!fs.existsSync('/dev/fuse')) throw new MountFailure(`cannot mount ${mnt}: /dev/fuse is missing (load the fuse module: modprobe fuse; package: fuse)`, EXIT_IO);
     const log = (line: string) => process.stderr.write(`hammerfs: ${line}\n`);
-    let running;
+    // Signal handlers go in before mounting: a SIGTERM that arrives while the mount comes up
+    // must unmount it, not kill the server and leave a stale mount behind.
+    let running: RunningMount | undefined;
+    let stopRequested = false;
+    const stop = () => {
+      stopRequested = true;
+      if (running) void running.unmount();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGHUP', stop);
     try {
       running = await serve(loaded.Fuse, source, {
         mountpoint: mnt, fsname: splitVolumeArg(a.f ?? [])[0] ?? 'hammerfs', pfs, asof, log,
@@ -161,11 +171,11 @@ async function foreground(a: MountArgs): Promise<number> {
       throw new MountFailure(`cannot mount ${mnt}: ${(e as Error).message} (needs /dev/fuse and permission to mount: root, or fusermount from package fuse${o.allowOther ? ', and user_allow_other in /etc/fuse.conf for allow_other' : ''})`, EXIT_IO);
     }
     notifyParent(readyFd, { ok: true });
+    // A daemon should not pin the directory it was started from (it might be an unmountable
+    // filesystem); every path it needs was resolved above.
+    if (readyFd !== undefined) process.chdir('/');
     if (!a.quiet && readyFd === undefined) process.stderr.write(`hammerfs: PFS ${pfs} mounted read-only on ${mnt}; Ctrl-C or "hammerfs umount ${mnt}" to unmount\n`);
-    const stop = () => void running.unmount();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    process.on('SIGHUP', stop);
+    if (stopRequested) void running.unmount();
     await running.gone;
     vs.close();
     vs = undefined;

@@ -123,7 +123,7 @@ export const newfsCommand: CommandModule<object, NewfsArgs> = {
         })),
         totalSize: r.totalSize, bootAreaSize: r.bootAreaSize, memoryLogSize: r.memoryLogSize, undoSize: r.undoSize,
         totalPreallocated: r.totalPreallocated, bigBlocks: Number(r.bigBlocks), freeBigBlocks: Number(r.freeBigBlocks),
-        nextTid: r.nextTid, btreeRoot: r.btreeRoot, warnings: r.warnings,
+        nextTid: r.nextTid, btreeRoot: r.btreeRoot, inodeOffset: r.inodeOffset, pfsOffset: r.pfsOffset, warnings: r.warnings,
       });
       return;
     }

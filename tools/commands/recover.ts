@@ -87,7 +87,9 @@ export const recoverCommand: CommandModule<object, RecoverArgs> = {
         o.line(`PFS ${p.id}${p.label !== null ? ` "${p.label}"` : ''}${p.mode ? ` (${p.mode})` : ''}: ${p.objects} objects, ${p.complete} complete, ${p.partial} partial`);
       }
       for (const ob of report.objects) {
-        if (ob.status === 'partial') o.line(`partial ${ob.type.padEnd(7)} ${ob.path ?? `(not created) pfs ${ob.pfs} obj 0x${hex64(ob.objId)}`}: ${ob.problems.join(', ')}`);
+        if (ob.status !== 'partial') continue;
+        const hint = ob.parentHint ? ` (parent was ${ob.parentHint})` : '';
+        o.line(`partial ${ob.type.padEnd(7)} ${ob.path ?? `(not created) pfs ${ob.pfs} obj 0x${hex64(ob.objId)}`}: ${ob.problems.join(', ')}${hint}`);
       }
       const m = report.summary;
       o.line(`Recovered ${m.objects} objects (${m.files} files, ${m.directories} directories, ${m.symlinks} symlinks, ${m.special} special) into ${report.dest}: ${m.complete} complete, ${m.partial} partial, ${m.lostAndFound} in lost+found, ${m.bytesWritten} bytes of file data`);

@@ -36,7 +36,7 @@ export interface VolumeSummary {
   btreeRoot: bigint;
   undoSize: number;
   undoUsed: number;
-  zones: { zone: number; label: string; phys: bigint; first: bigint; next: bigint; alloc: bigint; entryCrc: number }[];
+  zones: { zone: number; label: string; phys: bigint; first: bigint; next: bigint; alloc: bigint; entryCrc: string }[];
 }
 
 /** Summary of the root volume (what print_blockmap() shows). */
@@ -53,7 +53,7 @@ export function volumeSummary(vs: VolumeSet): VolumeSummary {
     botBeg: h.botBeg, memBeg: h.memBeg, bufBeg: h.bufBeg, bufEnd: h.bufEnd, nextTid: h.nextTid, btreeRoot: h.btreeRoot,
     undoSize: size, undoUsed: used,
     zones: h.blockmap.map((e, zone) => ({
-      zone, label: ZONE_LABELS[zone], phys: e.physOffset, first: e.firstOffset, next: e.nextOffset, alloc: e.allocOffset, entryCrc: e.entryCrc,
+      zone, label: ZONE_LABELS[zone], phys: e.physOffset, first: e.firstOffset, next: e.nextOffset, alloc: e.allocOffset, entryCrc: e.entryCrc.toString(16).padStart(8, '0'),
     })),
   };
 }

@@ -75,7 +75,7 @@ function rootMark(n: WalkedNode, i: number): string {
 
 /** A decoded leaf payload for display (JSON form; text is printed from it). */
 export type RecordJson =
-  | { type: 'inode'; size: bigint; nlinks: bigint; mode: number; uflags: number; capFlags: number; parentObjId: bigint; objType: number; ctime: bigint; mtime: bigint; atime: bigint; symlink?: string; uid: string; gid: string; rmajor: number; rminor: number }
+  | { type: 'inode'; size: number | bigint; nlinks: number | bigint; mode: number; uflags: number; capFlags: number; parentObjId: bigint; objType: number; ctime: bigint; mtime: bigint; atime: bigint; symlink?: string; uid: string; gid: string; rmajor: number; rminor: number }
   | { type: 'dir-entry'; objId: bigint; localization: number; name: string; nameHex: string }
   | { type: 'fix-symlink'; name: string; nameHex: string }
   | { type: 'pfs'; syncLowTid: bigint; syncBegTid: bigint; syncEndTid: bigint; sharedUuid: string; uniqueUuid: string; mirrorFlags: number; label: string; snapshots: string }
@@ -99,7 +99,7 @@ export function decodeRecord(vs: VolumeSet, n: WalkedNode, i: number): RecordJso
       case HAMMER_RECTYPE_INODE: {
         const d = decodeInodeData(vs.read(off, len, where), where);
         const r: RecordJson = {
-          type: 'inode', size: d.size, nlinks: d.nlinks, mode: d.mode, uflags: d.uflags, capFlags: d.capFlags, parentObjId: d.parentObjId,
+          type: 'inode', size: countOrHex(d.size), nlinks: countOrHex(d.nlinks), mode: d.mode, uflags: d.uflags, capFlags: d.capFlags, parentObjId: d.parentObjId,
           objType: d.objType, ctime: d.ctime, mtime: d.mtime, atime: d.atime, uid: uuidToString(d.uid), gid: uuidToString(d.gid), rmajor: d.rmajor, rminor: d.rminor,
         };
         if (d.ext[0] !== 0) r.symlink = showBytes(cstrBytes(d.ext));
@@ -139,13 +139,18 @@ export function decodeRecord(vs: VolumeSet, n: WalkedNode, i: number): RecordJso
 
 const IND = ' '.repeat(17);
 
+/** A u64 count/size: a JSON number when exact, else the "0x%016x" string (never a rounded float). */
+function countOrHex(v: bigint): number | bigint {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
 function printRecord(o: Output, r: RecordJson, verbose: number): void {
   switch (r.type) {
     case 'unknown':
       o.write(`\n${IND}unknown`);
       break;
     case 'inode':
-      o.write(`\n${IND}inode size=${BigInt.asIntN(64, r.size)} nlinks=${BigInt.asIntN(64, r.nlinks)} mode=${r.mode.toString(8).padStart(5, '0')} uflags=${hex32(r.uflags)} caps=${hex2(r.capFlags)} pobjid=${hex64(r.parentObjId)} ot=${hex2(r.objType)}\n`);
+      o.write(`\n${IND}inode size=${BigInt.asIntN(64, BigInt(r.size))} nlinks=${BigInt.asIntN(64, BigInt(r.nlinks))} mode=${r.mode.toString(8).padStart(5, '0')} uflags=${hex32(r.uflags)} caps=${hex2(r.capFlags)} pobjid=${hex64(r.parentObjId)} ot=${hex2(r.objType)}\n`);
       o.write(`${IND}      ctime=${hex64(r.ctime)} mtime=${hex64(r.mtime)} atime=${hex64(r.atime)}`);
       if (r.symlink !== undefined) o.write(` symlink="${r.symlink}"`);
       break;
