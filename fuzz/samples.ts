@@ -30,6 +30,8 @@ export const IMAGE_FILES: Record<string, string[]> = {
 };
 
 export interface Samples {
+  /** Where the images were read from (targets that build their own seeds from them). */
+  dir: string;
   /** 1928-byte volume headers (all images, all volumes). */
   headers: Uint8Array[];
   /** Whole volume sets' headers, concatenated (one sample per image). */
@@ -150,7 +152,7 @@ function fromSet(vs: VolumeSet, s: Samples): void {
 
 /** Load samples from the decompressed images in `dir` (missing images are skipped). */
 export function loadSamples(dir: string, images = Object.keys(IMAGE_FILES)): Samples {
-  const s: Samples = { headers: [], headerSets: [], nodes: [], blockmap: [], inode: [], dirent: [], pfs: [], snapshot: [], config: [], fifo: [], names: [] };
+  const s: Samples = { dir, headers: [], headerSets: [], nodes: [], blockmap: [], inode: [], dirent: [], pfs: [], snapshot: [], config: [], fifo: [], names: [] };
   for (const name of images) {
     const paths = IMAGE_FILES[name].map((f) => path.join(dir, f));
     if (!paths.every((p) => fs.existsSync(p))) continue;

@@ -3,13 +3,19 @@
  * CRC-32C from version 7, and version-7 readers also accept the classic CRC (volumes
  * upgraded from <= 6 keep old CRCs until rewritten). The mirror stream always uses CRC-32.
  */
+import * as zlib from 'node:zlib';
 import CRC32 from 'crc-32';
 import CRC32C from 'crc-32/crc32c.js';
+
+// Node >= 20.15 has a native CRC-32 (zlib's, ~6x the JS tables); crc-32 is the fallback and the
+// only CRC-32C implementation (no native one exists in Node).
+const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
 
 export type CrcAlg = 'crc32' | 'crc32c';
 
 /** Classic (IEEE) CRC-32 of bytes, optionally continuing from `prev` (crc_ext semantics). */
 export function crc32(b: Uint8Array, prev?: number): number {
+  if (nativeCrc32) return nativeCrc32(b, prev ?? 0) >>> 0;
   return (prev === undefined ? CRC32.buf(b) : CRC32.buf(b, prev)) >>> 0;
 }
 export function crc32c(b: Uint8Array, prev?: number): number {

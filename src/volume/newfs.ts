@@ -551,7 +551,7 @@ export function existingHammer(dev: { read(pos: number, len: number): Uint8Array
   return { label: Buffer.from(b.subarray(VOL.label, e)).toString('utf8'), fsid: uuidToString(b, VOL.fsid) };
 }
 
-/** Big-block byte buffer, reused for every 8 MiB structure of one newfs run. */
+/** Every freemap and UNDO write is one whole 8 MiB big-block, built in one reused buffer. */
 const BIG = HAMMER_BIGBLOCK_SIZE;
 
 /**

@@ -21,7 +21,22 @@
  * tx.commit()                                  // durable; returns stats
  * tx.abort()                                   // discard everything; media untouched
  * ```
- * B-Tree edits: src/btree/modify.ts (insertLeaf, markDeleted, deleteLeaf, writeRecordData).
+ * B-Tree edits (src/btree/modify.ts), all inside `tx`, with `tree = new BTree(vs)`:
+ * ```ts
+ * const d = writeRecordData(tx, recType, payload)   // -> { dataOffset, dataLen, dataCrc }; zone by type/size,
+ *                                                   //    INODE CRC over 112 bytes; empty payload -> offset 0
+ * insertLeaf(tx, tree, { localization, objId, recType, key, createTid: tx.tid, deleteTid: 0n, objType,
+ *                        btype: 0x52, createTs: tx.ts, deleteTs: 0, ...d })   // splits, mirror_tid; ExistsError
+ * markDeleted(tx, tree, key)                        // key = exact record (create_tid included); sets
+ *                                                   //    delete_tid = tx.tid, delete_ts = tx.ts (history)
+ * deleteLeaf(tx, tree, key, { freeData })           // physical removal (prune/no-history); frees payload
+ * ```
+ * In-place payload edits the format allows (inode mtime): `tx.modify(leaf.dataOffset + 112n, 8)`.
+ * Counters: `tx.header.statInodes += 1n` etc. Usage pattern:
+ * ```ts
+ * const tx = vs.begin();
+ * try { ...; tx.commit(); } catch (e) { tx.abort(); throw e; }
+ * ```
  *
  * Reads during the transaction see its own writes: changed 16 KiB buffers are private copies held
  * by the set's OverlayCache, which every read path (VolumeSet.read/buffer, BTree, Cursor) goes

@@ -18,7 +18,9 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const CLI = path.join(REPO, 'dist/tools/cli.js');
 
 const LIE_NAMES = ['cycle-to-root', 'leaf-count-max', 'data-len-max', 'data-crosses-bigblock', 'root-on-missing-volume', 'dir-contains-itself'];
-const COMMANDS: string[][] = [['info'], ['ls', '-R', '/'], ['show'], ['checkmap'], ['mirror-read', '-o', 'DEST.stream'], ['extract', '/', 'DEST']];
+const COMMANDS: string[][] = [['info'], ['ls', '-R', '/'], ['show'], ['mirror-read', '-o', 'DEST.stream'], ['extract', '/', 'DEST']];
+// checkmap walks the whole tree too but takes seconds per run: only on the tree lies.
+const EXTRA: [string, string[]][] = [['cycle-to-root', ['checkmap']], ['leaf-count-max', ['checkmap']]];
 /**
  * Known open bugs, each a combination that still misbehaves. `it.fails` keeps CI green while
  * proving the bug is still there; when it is fixed the test fails: delete the entry.
@@ -75,8 +77,9 @@ describe.skipIf(!fs.existsSync(CLI))('read-only commands on lying images', () =>
     }
   }
 
-  for (const lie of LIE_NAMES) {
-    for (const cmd of COMMANDS) {
+  const cases: [string, string[]][] = [...LIE_NAMES.flatMap((l) => COMMANDS.map((c): [string, string[]] => [l, c])), ...EXTRA];
+  for (const [lie, cmd] of cases) {
+    {
       const name = `${lie}: ${cmd[0]} ends cleanly`;
       const body = () => {
         const r = runLying(lie, cmd);

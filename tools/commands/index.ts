@@ -15,6 +15,7 @@ import { newfsCommand } from './newfs.js';
 import { showCommand } from './show.js';
 import { blockmapCommand } from './blockmap.js';
 import { checkmapCommand } from './checkmap.js';
+import { verifyCommand } from './verify.js';
 import { mountCommand } from './mount.js';
 import { umountCommand } from './umount.js';
 import { showUndoCommand } from './show-undo.js';
@@ -39,6 +40,7 @@ export const commands: CommandModule<any, any>[] = [
   showCommand,
   blockmapCommand,
   checkmapCommand,
+  verifyCommand,
   mountCommand,
   umountCommand,
   showUndoCommand,
