@@ -14,12 +14,16 @@
  */
 import { HammerError, CrcMismatchError, type Where } from '../src/errors.js';
 import { openDevice, type BlockDevice } from '../src/io/device.js';
+import { FaultDevice } from '../src/io/memory-device.js';
 import { readVolumeHeader, assembleVolumeSet, VolumeSet } from '../src/volume/volume-set.js';
 import { forEachBigBlock, layer1Entries, zoneUsage } from '../src/volume/freemap.js';
 import { BTree } from '../src/btree/btree.js';
 import { Cursor } from '../src/btree/cursor.js';
 import { walkBTree } from '../src/btree/walk.js';
 import { HammerFs, type Inode } from '../src/fs/index.js';
+import { listPfs } from '../src/fs/pfs.js';
+import { planMirrorRead, writeMirrorStream } from '../src/mirror/mirror-read.js';
+import { MirrorStreamWriter } from '../src/mirror/stream-writer.js';
 import { crc32 } from '../src/ondisk/crc.js';
 import { recordDataCrcVerdict } from '../src/ondisk/inode-data.js';
 import {
@@ -164,7 +168,24 @@ function traverse(vs: VolumeSet): string {
   return String(crc32(Buffer.from(out.join('\n'))));
 }
 
-export const OPS = { info, iterate, show, traverse } as const;
+/**
+ * mirror-read of every PFS into a hashing sink: the stream's CRC and how many records went out
+ * flagged CRC_ERROR (mirror-read flags unreadable payloads instead of failing, as lh1 does).
+ */
+function mirror(vs: VolumeSet): string {
+  const ctx = { vs, tree: new BTree(vs) };
+  let h = 0, crcErrors = 0;
+  const sink = { write: (b: Uint8Array) => { h = crc32(b, h); } };
+  for (const p of listPfs({ ...ctx, verifyData: true })) {
+    if (p.deleted) continue;
+    const w = new MirrorStreamWriter(sink);
+    crcErrors += writeMirrorStream(ctx, planMirrorRead(ctx, { pfsId: p.id }), w).crcErrors;
+    w.flush();
+  }
+  return `${h}:${crcErrors}`;
+}
+
+export const OPS = { info, iterate, show, traverse, mirror } as const;
 export type OpName = keyof typeof OPS;
 
 export interface OpResult {
@@ -254,6 +275,8 @@ export function mutatedRun(c: Campaign, rng: Rng): RunReport {
       const r = results[op];
       if (r.ok && r.value !== c.pristine[op].value) problems.push(`${op} returned a wrong answer after ${t.region} damage`);
     }
+    const m = results.mirror;
+    if (m.ok && m.value !== c.pristine.mirror.value && m.value!.endsWith(':0')) problems.push(`mirror-read returned a different stream after ${t.region} damage without flagging a record`);
     if (coveredHit && results.iterate.ok) problems.push(`iterate did not notice CRC-covered ${t.region} damage`);
     if (coveredHit && results.show.ok && !results.show.value!.endsWith(':bad')) problems.push(`show did not flag CRC-covered ${t.region} damage`);
     if (!coveredHit && (t.region === 'layer1' || t.region === 'layer2') && !results.iterate.ok) {
@@ -338,4 +361,40 @@ export function sparseMetadataCopy(src: string, dst: string): void {
   } finally {
     dev.close();
   }
+}
+
+/**
+ * I/O faults: every operation is run once per read it makes on the pristine image, with that
+ * read failing (EIO from a FaultDevice). Each run must end in a HammerError or, where the reader
+ * tolerates the loss (show reports and goes on), a value; an answer from iterate/traverse/mirror
+ * must still be the pristine one, since a failed read must never be taken for data.
+ */
+export function runFaultSweep(imageDir: string, image: string, o: { maxPerOp?: number; seed?: number } = {}) {
+  const inner = openDevice(path.join(imageDir, `${image}.img`), { lock: 'none' });
+  const rng = new Rng(o.seed ?? 1);
+  let injected = 0, typedErrors = 0, tolerated = 0;
+  const problems: string[] = [];
+  try {
+    const pristine = {} as Record<OpName, OpResult>;
+    for (const op of Object.keys(OPS) as OpName[]) {
+      const counter = new FaultDevice(inner, {});
+      pristine[op] = runOp([counter], op);
+      const reads = counter.reads;
+      let which = Array.from({ length: reads }, (_, i) => i + 1);
+      const max = o.maxPerOp ?? 40;
+      if (which.length > max) which = Array.from({ length: max }, () => 1 + rng.below(reads));
+      for (const n of which) {
+        injected++;
+        const r = runOp([new FaultDevice(inner, { failReadAt: n })], op);
+        if (!r.ok) typedErrors++;
+        else {
+          tolerated++;
+          if (op !== 'show' && op !== 'info' && r.value !== pristine[op].value) problems.push(`${op} with read ${n} failing returned a wrong answer`);
+        }
+      }
+    }
+  } finally {
+    inner.close();
+  }
+  return { injected, typedErrors, tolerated, problems };
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readResults, readCorpusIndex, REPO } from './store.js';
+import { readResults, readCorpusIndex, REPORT } from './store.js';
 import { TARGETS } from './targets.js';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -102,7 +102,7 @@ export function renderReport(): string {
 }
 
 export function writeReport(): void {
-  fs.writeFileSync(path.join(REPO, 'docs', 'reliability.md'), renderReport());
+  fs.writeFileSync(REPORT, renderReport());
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -15,9 +15,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allTargets } from './registry.js';
 import { SAB_INPUT_MAX, type WorkerData } from './worker.js';
 import type { Finding, TargetStats } from './engine.js';
-import { addFinding, readResults, writeResults, REPO } from './store.js';
+import { addFinding, readResults, writeResults, REPO, REPORT } from './store.js';
 import { writeReport } from './report.js';
-import { runImageCampaign } from './image-campaign.js';
+import { runImageCampaign, runFaultSweep } from './image-campaign.js';
 
 interface Args {
   execs: number;
@@ -109,12 +109,21 @@ async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const dir = await imageDir();
   const all = await allTargets();
-  const names = a.targets ?? all.map((t) => t.name);
+  // --target none: only the image campaign and fault sweep (--images N).
+  const names = a.targets?.includes('none') ? [] : a.targets ?? all.map((t) => t.name);
   for (const n of names) if (!all.some((t) => t.name === n)) throw new Error(`unknown target ${n} (have: ${all.map((t) => t.name).join(', ')})`);
   const results = readResults();
   results.seed = a.seed;
   for (const name of names) {
-    const s = await runTarget(name, a, dir);
+    let s: TargetStats;
+    try {
+      s = await runTarget(name, a, dir);
+    } catch (e) {
+      // The harness itself failed (e.g. a module that does not load): say so, go on with the rest.
+      console.error(`${name}: harness error: ${e instanceof Error ? e.message : e}`);
+      process.exitCode = 1;
+      continue;
+    }
     const rate = s.ms > 0 ? Math.round((s.execs * 1000) / s.ms) : 0;
     console.log(`${name.padEnd(14)} ${String(s.execs).padStart(9)} execs ${String(s.ms).padStart(7)} ms (${rate}/s) corpus ${s.corpus} outcomes ${Object.keys(s.outcomes).length} findings ${s.findings.length}`);
     for (const f of s.findings) {
@@ -132,10 +141,20 @@ async function main(): Promise<void> {
     console.log(`mutated images: ${r.runs} runs, ${r.flips} byte changes, outcomes ${JSON.stringify(r.outcomes)}, findings ${r.findings.length}`);
     for (const f of r.findings) console.log(`  FINDING ${f}`);
     results.images = { ...r, date: new Date().toISOString() };
+    let injected = 0, typedErrors = 0;
+    const notes: string[] = [];
+    for (const image of ['demo-v7', 'content-v7']) {
+      const f = runFaultSweep(dir, image, { maxPerOp: Math.max(20, Math.ceil(a.images / 5)), seed: a.seed });
+      injected += f.injected;
+      typedErrors += f.typedErrors;
+      notes.push(`${image}: ${f.injected} read faults, ${f.typedErrors} typed errors, ${f.tolerated} tolerated by a report-mode reader${f.problems.length ? `, PROBLEMS: ${f.problems.join('; ')}` : ''}`);
+    }
+    console.log(`faults: ${injected} injected, ${typedErrors} typed errors`);
+    results.faults = { injected, typedErrors, notes: `EIO on the Nth read of info, iterate, show, traverse and mirror-read (${notes.join('; ')}).`, date: new Date().toISOString() };
     writeResults(results);
   }
   writeReport();
-  console.log(`wrote ${path.relative(REPO, path.join(REPO, 'docs/reliability.md'))}`);
+  console.log(`wrote ${path.relative(REPO, REPORT)}`);
 }
 
 main().catch((e) => {

@@ -18,9 +18,12 @@ function findRepo(): string {
   return d;
 }
 export const REPO = findRepo();
-export const RESULTS = path.join(REPO, 'fuzz', 'results.json');
-export const CORPUS = path.join(REPO, 'test', 'fuzz', 'corpus');
+/** HAMMERFS_FUZZ_STATE=dir keeps results, corpus and report out of the repository (harness tests). */
+const STATE = process.env.HAMMERFS_FUZZ_STATE;
+export const RESULTS = STATE ? path.join(STATE, 'results.json') : path.join(REPO, 'fuzz', 'results.json');
+export const CORPUS = STATE ? path.join(STATE, 'corpus') : path.join(REPO, 'test', 'fuzz', 'corpus');
 export const CORPUS_INDEX = path.join(CORPUS, 'index.json');
+export const REPORT = STATE ? path.join(STATE, 'reliability.md') : path.join(REPO, 'docs', 'reliability.md');
 
 export interface TargetResult {
   execs: number;

@@ -266,11 +266,14 @@ export function checkmap(tree: BTree): CheckmapResult {
   // 1. the freemap's own big-blocks
   const fm = vs.root.blockmap[HAMMER_ZONE_FREEMAP_INDEX].physOffset;
   collect(withZone(fm, HAMMER_ZONE_FREEMAP_INDEX), HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_FREEMAP_INDEX, 'freemap');
-  for (let i = 0; i < HAMMER_BLOCKMAP_RADIX1; i++) {
-    const z2 = fm + BigInt(i * HAMMER_LAYER1_BYTES);
-    const { buf, at } = vs.buffer(z2, HAMMER_LAYER1_BYTES, { structure: 'freemap layer1 entry', hammerOff: z2, index: i });
-    const phys = buf.dv.getBigUint64(at + 8, LE);
-    if (phys !== HAMMER_BLOCKMAP_UNAVAIL) collect(withZone(phys, HAMMER_ZONE_FREEMAP_INDEX), HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_FREEMAP_INDEX, 'freemap');
+  const perBuf = HAMMER_BUFSIZE / HAMMER_LAYER1_BYTES;
+  for (let i0 = 0; i0 < HAMMER_BLOCKMAP_RADIX1; i0 += perBuf) {
+    const z2 = fm + BigInt(i0 * HAMMER_LAYER1_BYTES);
+    const { buf, at } = vs.buffer(z2, HAMMER_BUFSIZE, { structure: 'freemap layer1', hammerOff: z2, index: i0 });
+    for (let k = 0; k < perBuf; k++) {
+      const phys = buf.dv.getBigUint64(at + k * HAMMER_LAYER1_BYTES + 8, LE);
+      if (phys !== HAMMER_BLOCKMAP_UNAVAIL) collect(withZone(phys, HAMMER_ZONE_FREEMAP_INDEX), HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_FREEMAP_INDEX, 'freemap');
+    }
   }
 
   // 2. the B-Tree
@@ -352,6 +355,7 @@ function scanUndo(vs: VolumeSet, res: CheckmapResult, collect: (off: bigint, len
   const bm = vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX];
   const total = Number(bm.allocOffset & HAMMER_OFF_SHORT_MASK);
   const undoBase = bm.allocOffset & ~HAMMER_OFF_SHORT_MASK; // 0x3000000000000000
+  const scratch = new Uint8Array(UNDO_CHUNK);
   for (let bb = 0; bb * HAMMER_BIGBLOCK_SIZE < total; bb++) {
     const blockStart = bb * HAMMER_BIGBLOCK_SIZE;
     const blockZ3 = undoBase + BigInt(blockStart);
@@ -375,7 +379,9 @@ function scanUndo(vs: VolumeSet, res: CheckmapResult, collect: (off: bigint, len
           chunkStart = pos - (pos % HAMMER_UNDO_ALIGN);
           const n = Math.min(UNDO_CHUNK, blockLen - chunkStart);
           const loc = vs.locate(z2 + BigInt(chunkStart), n);
-          chunk = vs.readRaw(loc.vol, loc.pos, n);
+          // one reused 1 MiB buffer: the FIFO is read once, sequentially, bypassing the cache
+          chunk = n === UNDO_CHUNK ? scratch : new Uint8Array(n);
+          vs.volumes[loc.vol].device.readInto(chunk, loc.pos);
           dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
         }
         const rel = pos - chunkStart;

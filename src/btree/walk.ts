@@ -20,7 +20,7 @@ import {
   HAMMER_MAX_TID, HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_UNDO_INDEX, HAMMER_BLOCKMAP_UNAVAIL,
 } from '../ondisk/constants.js';
 import { ELM, cmpBaseElmRaw } from '../ondisk/btree-elm.js';
-import { btreeNodeCrcVerdict, type NodeView } from '../ondisk/btree-node.js';
+import { btreeNodeCrcVerdict, NODE, type NodeView } from '../ondisk/btree-node.js';
 import { crc32, crc32c, type CrcVerdict } from '../ondisk/crc.js';
 import { zoneOf, volOf, layer1Index, layer2Index, bigBlockOffset } from '../ondisk/offset.js';
 import type { BTree } from './btree.js';
@@ -218,14 +218,14 @@ function elmFlags(tree: BTree, n: NodeView, i: number, count: number, parentNode
   } else if (n.isLeaf) {
     if (isZero64(dv, at + ELM.dataOffset)) f |= ELMF_BADCHILDPARENT;
     if (dv.getInt32(at + ELM.dataLen, LE) === 0) f |= ELMF_BADCHILDPARENT;
-    const mt = n.mirrorTid;
+    // 64-bit compares as two u32 words: no bigint per element
+    const mtAt = n.at + NODE.mirrorTid;
+    const mtZero = isZero64(dv, mtAt);
     // A node with mirror_tid 0 is only legal as newfs's lone root leaf (2 elements).
-    if (mt === 0n && !(n.parent === 0n && n.count === 2)) f |= ELMF_BADMIRRORTID;
-    if (mt !== 0n) {
-      const ct = dv.getBigUint64(at + ELM.createTid, LE);
-      const dt = dv.getBigUint64(at + ELM.deleteTid, LE);
-      if (ct !== 0n && ct > mt) f |= ELMF_BADMIRRORTID;
-      if (dt !== 0n && dt > mt) f |= ELMF_BADMIRRORTID;
+    if (mtZero && !(isZero64(dv, n.at + NODE.parent) && n.count === 2)) f |= ELMF_BADMIRRORTID;
+    if (!mtZero) {
+      if (!isZero64(dv, at + ELM.createTid) && cmpU64(dv, at + ELM.createTid, mtAt) > 0) f |= ELMF_BADMIRRORTID;
+      if (!isZero64(dv, at + ELM.deleteTid) && cmpU64(dv, at + ELM.deleteTid, mtAt) > 0) f |= ELMF_BADMIRRORTID;
     }
     if (btype === HAMMER_BTREE_TYPE_RECORD) f |= boundsFlags(dv, at, parentNode, parentIndex, false);
     else f |= ELMF_BADTYPE;
@@ -246,6 +246,13 @@ function boundsFlags(dv: DataView, at: number, parentNode: NodeView | undefined,
 }
 
 const isZero64 = (d: DataView, o: number) => d.getUint32(o, LE) === 0 && d.getUint32(o + 4, LE) === 0;
+/** Unsigned compare of two u64 fields of the same view. */
+function cmpU64(d: DataView, a: number, b: number): number {
+  const ha = d.getUint32(a + 4, LE), hb = d.getUint32(b + 4, LE);
+  if (ha !== hb) return ha < hb ? -1 : 1;
+  const la = d.getUint32(a, LE), lb = d.getUint32(b, LE);
+  return la === lb ? 0 : la < lb ? -1 : 1;
+}
 
 /**
  * check_data_crc() semantics for leaf element i: ZO zero offset/length, BI inode payload not 128

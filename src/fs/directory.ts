@@ -16,7 +16,8 @@ import {
 } from '../ondisk/constants.js';
 import type { NodeView } from '../ondisk/btree-node.js';
 import { fileTypeOf, type FileType, type Inode } from './inode.js';
-import { leafWhere, locInode, locMisc, readPayload, scanRecords, type FsContext } from './records.js';
+import { CURRENT, leafWhere, locInode, locMisc, readPayload, scanRecords, type FsContext } from './records.js';
+import { ELM } from '../ondisk/btree-elm.js';
 
 const KEY_MAX = 0x7fffffffffffffffn;
 const KEY_MIN = -0x8000000000000000n;
@@ -36,6 +37,9 @@ export interface DirEntry {
   key: bigint;
   createTid: bigint;
   deleteTid: bigint;
+  /** Seconds since the epoch of the record's creation / deletion (leaf create_ts / delete_ts). */
+  createTs?: number;
+  deleteTs?: number;
 }
 
 /** Localization of a directory's entries, from its inode's cap_flags. */
@@ -51,6 +55,7 @@ function toEntry(ctx: FsContext, node: NodeView, i: number): DirEntry {
   return {
     name: e.name, nameStr: Buffer.from(e.name).toString('utf8'), objId: e.objId, localization: e.localization,
     objType: leaf.objType, type: fileTypeOf(leaf.objType), key: leaf.key, createTid: leaf.createTid, deleteTid: leaf.deleteTid,
+    createTs: leaf.createTs, deleteTs: leaf.deleteTs,
   };
 }
 
@@ -114,5 +119,42 @@ export function* readDirectory(ctx: FsContext, dir: Inode, asof: bigint, fromKey
     yield* batch.slice();
     if (!more) return;
     resume = batch[batch.length - 1].key + 1n;
+  }
+}
+
+/**
+ * Stored versions of the entries of `dir`, live and deleted (a deleted entry keeps its record,
+ * with delete_tid set, until pruned): the forensic listing. Key order, and within one key
+ * create_tid order. Only versions created at or before `asof` (CURRENT: all); with `deletedOnly`,
+ * only those deleted at or before `asof` (CURRENT: any delete_tid). Streamed in batches like
+ * readDirectory(); a batch never ends inside one key, so no version is skipped on resume.
+ */
+export function* entryVersions(ctx: FsContext, dir: Inode, o: { asof?: bigint; deletedOnly?: boolean } = {}, batchSize = 256): Generator<DirEntry> {
+  requireDir(dir);
+  const loc = dirLocalization(dir.pfs, dir.capFlags);
+  const asof = o.asof ?? CURRENT;
+  const now = asof === CURRENT || asof === 0n;
+  const batch: DirEntry[] = [];
+  let resume = KEY_MIN;
+  for (;;) {
+    batch.length = 0;
+    let more = false;
+    scanRecords(ctx.tree, loc, dir.objId, HAMMER_RECTYPE_DIRENTRY, resume, KEY_MAX, undefined, (node, i) => {
+      const at = node.elmAt(i);
+      if (batch.length >= batchSize && node.dv.getBigInt64(at + ELM.key, true) !== batch[batch.length - 1].key) {
+        more = true;
+        return false;
+      }
+      const createTid = node.dv.getBigUint64(at + ELM.createTid, true);
+      const deleteTid = node.dv.getBigUint64(at + ELM.deleteTid, true);
+      if (!now && createTid > asof) return;
+      if (o.deletedOnly && (deleteTid === 0n || (!now && deleteTid > asof))) return;
+      batch.push(toEntry(ctx, node, i));
+    });
+    yield* batch.slice();
+    if (!more) return;
+    const last = batch[batch.length - 1].key;
+    if (last >= KEY_MAX) return;
+    resume = last + 1n;
   }
 }

@@ -20,7 +20,7 @@ import { HAMMER_MAX_TID } from '../ondisk/constants.js';
 import type { VolumeSet } from '../volume/volume-set.js';
 import { CURRENT, type FsContext } from './records.js';
 import { loadInode, inodeVersions, fileTypeOf, ifmtOf, type Inode, type FileType } from './inode.js';
-import { lookupEntry, readDirectory, type DirEntry } from './directory.js';
+import { lookupEntry, readDirectory, entryVersions, type DirEntry } from './directory.js';
 import { readFileRange, streamFile, dataRecords, type DataRecord } from './file.js';
 import { readSymlink, presentPfsLink, pfsLinkId } from './symlink.js';
 import { listPfs, getPfs, type PfsInfo } from './pfs.js';
@@ -164,6 +164,16 @@ export class HammerFs {
     }
     for (const e of readDirectory(this.ctx, d, asof)) out.push(e);
     return out;
+  }
+
+  /**
+   * Forensic listing of directory `dir`: every stored version of its entries, live and deleted,
+   * created at or before `o.asof` (default dir.viewTid; now = all), in key order. With
+   * `deletedOnly`, only the entries deleted by then whose records survive. Each entry carries its
+   * create/delete TIDs and timestamps. Throws BadFieldError if `dir` is not a directory.
+   */
+  entryVersions(dir: Inode, o: { asof?: bigint; deletedOnly?: boolean } = {}): DirEntry[] {
+    return [...entryVersions(this.ctx, dir, { asof: o.asof ?? dir.viewTid, deletedOnly: o.deletedOnly })];
   }
 
   /** Bytes [offset, offset+length) of a file as of `asof` (default ino.viewTid), clipped to its size. */

@@ -201,12 +201,14 @@ export function verifyFilesystem(vs: VolumeSet, o: VerifyOptions = {}): VerifyRe
   for (const w of vs.warnings) report('warning', 'volume', w.code.replace(/^W_/, ''), w.message, w.where);
 
   // PFS list first: the filesystem pass needs each PFS's as-of TID while it walks.
+  // Read through a tree that skips node CRCs: a bad CRC is the walk's finding, not a reason to
+  // check every PFS as if it were a master. What still fails here is reported by the walk too.
   let pfsList: PfsInfo[] = [];
   try {
-    pfsList = listPfs(ctx);
+    pfsList = listPfs({ ...ctx, tree: new BTree(vs, { verifyCrc: false }) });
   } catch (e) {
     if (!(e instanceof HammerError)) throw e;
-    report('error', 'fs', 'PFS_LIST', `cannot read the PFS records: ${e.detail}`, e.where);
+    report('warning', 'fs', 'PFS_LIST', `PFS records unreadable (${e.detail}); filesystem checks cover PFS 0 only`, e.where);
   }
   const known = new Map(pfsList.map((p) => [p.id, p]));
   const wanted = o.pfs ?? pfsList.filter((p) => !p.deleted).map((p) => p.id);
@@ -215,7 +217,7 @@ export function verifyFilesystem(vs: VolumeSet, o: VerifyOptions = {}): VerifyRe
   for (const id of wanted) {
     const info = known.get(id);
     if (!info && pfsList.length) report('error', 'fs', 'PFS_MISSING', `PFS ${id} has no PFS record`, { structure: `PFS ${id}` }, { pfs: id });
-    const asof = info?.slave ? info.syncEndTid : CURRENT;
+    const asof = viewTid(info);
     perPfs.set(id, { id, asof, inodes: new Map(), entries: [], owned: new Map(), fix: new Map(), dataRecords: 0 });
   }
   const strayPfs = new Set<number>();
@@ -333,7 +335,7 @@ export function verifyFilesystem(vs: VolumeSet, o: VerifyOptions = {}): VerifyRe
       // identity seen visible twice (per the PFS's view TID)
       const pfs = loc >>> 16;
       const pr = perPfs.get(pfs);
-      const asof = pr?.asof ?? CURRENT;
+      const asof = pr?.asof ?? viewTid(known.get(pfs));
       const visible = asof === CURRENT ? deleteTid === 0n : createTid <= asof && (deleteTid === 0n || asof < deleteTid);
       if (!known.has(pfs) && pfsList.length && !strayPfs.has(pfs)) {
         strayPfs.add(pfs);
@@ -452,6 +454,11 @@ export function verifyFilesystem(vs: VolumeSet, o: VerifyOptions = {}): VerifyRe
   res.stats.referencedBigBlocks = referenced;
   res.clean = res.errors === 0;
   return res;
+}
+
+/** The TID a PFS is checked as of: a slave as the kernel mounts it (sync_end_tid), else now. */
+function viewTid(info: PfsInfo | undefined): bigint {
+  return info?.slave ? info.syncEndTid : CURRENT;
 }
 
 type Report = (severity: Severity, area: ProblemArea, code: string, message: string, where: Where, extra?: { pfs?: number; objId?: bigint }) => void;

@@ -263,7 +263,25 @@ export class Transaction {
     if (need + open + 2 * HAMMER_BUFSIZE > size) {
       throw new NoSpaceError(`transaction needs ${need} bytes of UNDO but the FIFO has ${size - open} free; commit smaller transactions`, { structure: 'UNDO FIFO', volNo: 0 });
     }
-    const w = new FifoWriter(vs, scan.last, scan.nextSeq);
+    try {
+      return this.write(undo, changed, scan.last, scan.nextSeq);
+    } catch (e) {
+      // Part of the commit may be on the media: only recovery can tell what to roll back, so
+      // this set refuses further transactions until it is reopened.
+      this.state = 'aborted';
+      vs.failed = e;
+      vs.overlay.discard();
+      vs.tx = null;
+      throw e;
+    }
+  }
+
+  private write(undo: { off: bigint; old: Uint8Array }[], changed: DirtyBuffer[], start: number, seq: number): CommitStats {
+    const vs = this.vs;
+    const version = this.version;
+    const h = vs.root;
+    const ub = h.blockmap[HAMMER_ZONE_UNDO_INDEX];
+    const w = new FifoWriter(vs, start, seq);
     let undoBytes = 0;
     for (const u of undo) {
       let done = 0;

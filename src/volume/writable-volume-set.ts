@@ -19,7 +19,7 @@ import { Transaction } from './transaction.js';
 import { NodeView } from '../ondisk/btree-node.js';
 import { decodeLayer1 } from '../ondisk/blockmap.js';
 import { HAMMER_LAYER1_BYTES, HAMMER_BLOCKMAP_UNAVAIL, HAMMER_BTREE_NODE_SIZE, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_BTREE_TYPE_LEAF } from '../ondisk/constants.js';
-import { UsageError } from '../errors.js';
+import { IoError, UsageError } from '../errors.js';
 
 /** A 16 KiB buffer being changed by the open transaction. */
 export interface DirtyBuffer {
@@ -84,12 +84,17 @@ export class WritableVolumeSet extends VolumeSet {
     (this as { cache: BufferCache }).cache = this.overlay;
   }
 
+  /** Set when a commit failed after it began writing (the set must be reopened). */
+  failed: unknown = null;
   /** Highest TID handed out in this session (-1 until first needed). */
   lastTid = -1n;
 
   /** Start a transaction (one at a time). */
   begin(): Transaction {
     if (this.tx) throw new UsageError('a transaction is already open on this volume set', { structure: 'transaction' });
+    if (this.failed) {
+      throw new IoError('an earlier commit failed part-way; reopen the volumes so that recovery rolls it back', { structure: 'transaction', path: this.volumes[0].device.path }, { cause: this.failed });
+    }
     this.tx = new Transaction(this);
     return this.tx;
   }

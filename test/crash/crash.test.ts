@@ -3,6 +3,7 @@
 // content checks against the last committed state.
 import { describe, test, expect } from 'vitest';
 import { SCENARIOS, prepare, crashAt, type Mode } from './harness.js';
+import { volOf } from '../../src/ondisk/offset.js';
 
 const FULL = process.env.HAMMERFS_CRASH_FULL === '1';
 const SAMPLE = 3; // points per scenario and mode in the quick run
@@ -11,6 +12,7 @@ describe.each(SCENARIOS)('crash: $name', (sc) => {
   test('every sampled crash point recovers to the last committed state', () => {
     const p = prepare(sc);
     expect(p.writes).toBeGreaterThan(4);
+    if (sc.iterators) expect([...p.model1.values()].some((e) => e.dataLen > 0 && volOf(e.dataOffset) === 1)).toBe(true);
     const multi: Mode[] = ['lost', 'lost0', 'recrash'];
     const modes: Mode[] = sc.image === 'multi3' ? multi : ['eio', 'short', ...multi];
     let points = 0;

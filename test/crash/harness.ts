@@ -16,6 +16,7 @@ import { imagePaths, type ImageName } from '../helpers/images.js';
 import { checkFreemap, checkTree } from '../write/check.js';
 import { applyWorkload, compareWithModel, deleteRange, modelOf, mulberry32, type Model, type WorkloadOptions } from '../write/workload.js';
 import { CowDevice, PowerCut, crashSet } from './devices.js';
+import { encodeOffset } from '../../src/ondisk/offset.js';
 
 export type Mode = 'eio' | 'short' | 'lost' | 'lost0' | 'recrash';
 
@@ -25,6 +26,8 @@ export interface Scenario {
   seed: number;
   setup: WorkloadOptions[];
   work: WorkloadOptions & { deleteRange?: [number, number] };
+  /** Zone iterators to point at other volumes before the setup (allocations land there). */
+  iterators?: { zone: number; vol: number }[];
 }
 
 export interface Prepared {
@@ -49,6 +52,10 @@ export function prepare(sc: Scenario): Prepared {
   let vs = WritableVolumeSet.fromDevices(cows);
   let model0 = modelOf(vs);
   const rng = mulberry32(sc.seed);
+  if (sc.iterators) {
+    const tx = vs.begin();
+    for (const it of sc.iterators) tx.header.blockmap[it.zone].nextOffset = encodeOffset(it.zone, it.vol, 0);
+  }
   for (const s of sc.setup) {
     model0 = applyWorkload(vs, rng, model0, s);
     vs.tx!.commit();
@@ -137,4 +144,8 @@ export const SCENARIOS: Scenario[] = [
   { name: 'v6 mixed (CRC-32)', image: 'v6', seed: 4, setup: [{ inserts: 2500 }], work: { inserts: 300, marks: 50, deletes: 50, bigEvery: 30 } },
   { name: 'v4 mixed', image: 'v4', seed: 5, setup: [{ inserts: 2000 }], work: { inserts: 200, marks: 50, deletes: 80 } },
   { name: 'multi3 mixed', image: 'multi3', seed: 6, setup: [{ inserts: 2000 }], work: { inserts: 300, marks: 40, deletes: 40 } },
+  {
+    name: 'multi3 data on vol 1, nodes on vol 2', image: 'multi3', seed: 7, setup: [{ inserts: 2000 }], work: { inserts: 300, marks: 40, deletes: 40, bigEvery: 25 },
+    iterators: [{ zone: 11, vol: 1 }, { zone: 10, vol: 1 }, { zone: 8, vol: 2 }],
+  },
 ];

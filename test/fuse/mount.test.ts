@@ -131,7 +131,7 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
 
   describe('other PFSs and TIDs', () => {
     for (const [what, args, expected, ino] of [
-      ['--pfs 1', ['--pfs', '1'], () => m.trees[latest]['1'], 'low32'],
+      ['--pfs 1 -o allow_other', ['--pfs', '1', '-o', 'allow_other'], () => m.trees[latest]['1'], 'low32'],
       ['--pfs 2 (slave, as of its sync_end_tid)', ['--pfs', '2'], () => m.trees[latest]['2'], 'low32'],
       ['--asof generation 1', ['--asof', gen1], () => m.trees[gen1]['0'], 'low32'],
       ['--asof generation 2 on PFS 1', ['--pfs', '1', '--asof', m.generations[1].tid], () => m.trees[m.generations[1].tid]['1'], 'low32'],
@@ -140,6 +140,8 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
         const mp = makeMountpoint();
         try {
           await mountBg(IMG, mp, [...args]);
+          const opts = fuseMountsAt(mp)[0].split(' ')[3].split(',');
+          expect(opts.includes('allow_other')).toBe(args.includes('allow_other'));
           const seen = await walk(mp);
           expect(compareWalk(m, expected(), seen, { ino })).toEqual([]);
           expect((await umount(mp)).code).toBe(0);
@@ -266,6 +268,12 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
       } finally {
         fg.child.kill('SIGKILL');
       }
+      // Background mode: the same report goes to the --log file.
+      const logFile = path.join(copy.dir, 'mount.log');
+      await mountBg(copy.paths[0], mp, ['--log', logFile]);
+      await expect(fs.promises.readFile(mp + p)).rejects.toMatchObject({ code: 'EIO' });
+      expect((await umount(mp)).code).toBe(0);
+      expect(fs.readFileSync(logFile, 'utf8')).toMatch(/^hammerfs: read .*E_CRC.*vol 0, byte 0x[0-9a-f]+/m);
     } finally {
       await forceCleanup(mp);
       copy.cleanup();

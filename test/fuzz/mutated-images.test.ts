@@ -5,14 +5,14 @@
 // always noticed. See fuzz/image-campaign.ts for the rules.
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareCampaign, mutatedRun, runOp, type Campaign, type OpName } from '../../fuzz/image-campaign.js';
+import { prepareCampaign, mutatedRun, runOp, runFaultSweep, type Campaign, type OpName } from '../../fuzz/image-campaign.js';
 import { Rng } from '../../fuzz/mutate.js';
 import { imagePaths } from '../helpers/images.js';
 
 const dir = () => path.dirname(imagePaths('demo-v7')[0]);
 
 const PLAN: { image: string; runs: number; seed: number }[] = [
-  { image: 'content-v7', runs: 120, seed: 0x5eed },
+  { image: 'content-v7', runs: 80, seed: 0x5eed },
   { image: 'demo-v7', runs: 150, seed: 0xd3e0 },
 ];
 
@@ -53,9 +53,10 @@ for (const { image, runs, seed } of PLAN) {
       const node = c.targets.find((t) => t.region === 'node')!;
       for (let i = 0; i < node.len; i++) c.devs[0].changes.set(node.pos + i, 0);
       try {
-        const res = Object.fromEntries((['info', 'iterate', 'show', 'traverse'] as OpName[]).map((op) => [op, runOp(c.devs, op)]));
+        const res = Object.fromEntries((['info', 'iterate', 'show', 'traverse', 'mirror'] as OpName[]).map((op) => [op, runOp(c.devs, op)]));
         expect(res.iterate.ok).toBe(false);
         expect(res.traverse.ok).toBe(false);
+        expect(res.mirror.ok).toBe(false);
         expect(res.show.ok && res.show.value!.endsWith(':bad')).toBe(true);
         expect(res.info.ok).toBe(true); // info reads only the header and the freemap
       } finally {
@@ -64,3 +65,14 @@ for (const { image, runs, seed } of PLAN) {
     });
   });
 }
+
+describe('I/O faults', () => {
+  for (const [image, maxPerOp] of [['demo-v7', 1000], ['content-v7', 8]] as const) {
+    it(`${image}: a failing read ends every operation in a HammerError or the right answer`, () => {
+      const r = runFaultSweep(dir(), image, { maxPerOp, seed: 11 });
+      expect(r.problems).toEqual([]);
+      expect(r.injected).toBeGreaterThan(10);
+      expect(r.typedErrors).toBeGreaterThan(r.injected / 2);
+    });
+  }
+});

@@ -17,7 +17,8 @@ import { readVolumeHeader, assembleVolumeSet, VolumeSet } from '../../src/volume
 import {
   HAMMER_VOLUME_HEADER_SIZE, HAMMER_BTREE_TYPE_LEAF, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_MIN_KEY, HAMMER_MAX_KEY,
 } from '../../src/ondisk/constants.js';
-import { TARGETS, tolerate } from '../../fuzz/targets.js';
+import { tolerate } from '../../fuzz/targets.js';
+import { allTargets } from '../../fuzz/registry.js';
 import { loadSamples } from '../../fuzz/samples.js';
 import { SparseDevice } from '../../fuzz/sparse-device.js';
 import { imagePaths } from '../helpers/images.js';
@@ -25,6 +26,8 @@ import { imagePaths } from '../helpers/images.js';
 const samples = loadSamples(path.dirname(imagePaths('demo-v7')[0]));
 const W = { structure: 'test input' };
 const RUNS = { numRuns: 400 };
+// The decoder targets plus the mirror stream parsers' (fuzz/mirror-targets.ts).
+const TARGETS = await allTargets();
 
 /** Patch a copy of `b` at (pos mod length) with the given bytes. */
 function patch(b: Uint8Array, patches: { pos: number; val: number }[]): Uint8Array {

@@ -5,11 +5,11 @@ import { test, expect } from 'vitest';
 import * as fc from 'fast-check';
 import { copyImage } from '../helpers/images.js';
 import { openVolumeSetForWrite } from '../../src/volume/writable-volume-set.js';
-import { makeSeparator } from '../../src/btree/modify.js';
+import { makeSeparator, recordDataCrc, writeRecordData } from '../../src/btree/modify.js';
 import { cmpBaseElm, type BaseElm } from '../../src/ondisk/btree-elm.js';
-import { HAMMER_BIGBLOCK_SIZE } from '../../src/ondisk/constants.js';
+import { HAMMER_BIGBLOCK_SIZE, HAMMER_RECTYPE_INODE, HAMMER_RECTYPE_DATA } from '../../src/ondisk/constants.js';
 import { zoneOf, bigBlockBase, toZone2 } from '../../src/ondisk/offset.js';
-import { mulberry32 } from './workload.js';
+import { mulberry32, readAll } from './workload.js';
 
 test('allocations follow the alignment, append-only and ownership rules', () => {
   const img = copyImage('demo-v7');
@@ -67,4 +67,30 @@ test('separators lie strictly above the left half and at or below the right half
     expect(cmpBaseElm(a, s)).toBeLessThan(0);
     expect(cmpBaseElm(s, b)).toBeLessThanOrEqual(0);
   }), { numRuns: 2000 });
+});
+
+test('record payload CRCs match what newfs_hammer wrote (INODE covers 112 bytes)', () => {
+  for (const name of ['demo-v7', 'v6'] as const) {
+    const img = copyImage(name);
+    try {
+      const vs = openVolumeSetForWrite(img.paths);
+      for (const e of readAll(vs)) {
+        const data = vs.read(e.dataOffset, e.dataLen);
+        expect(recordDataCrc(vs.version, e.recType, data)).toBe(e.dataCrc);
+      }
+      const tx = vs.begin();
+      const inode = vs.read(readAll(vs)[0].dataOffset, 128).slice();
+      const d = writeRecordData(tx, HAMMER_RECTYPE_INODE, inode);
+      expect(zoneOf(d.dataOffset)).toBe(9);
+      expect(d.dataCrc).toBe(readAll(vs)[0].dataCrc);
+      inode[120] ^= 0xff; // atime is outside the CRC
+      expect(recordDataCrc(vs.version, HAMMER_RECTYPE_INODE, inode)).toBe(d.dataCrc);
+      expect(zoneOf(writeRecordData(tx, HAMMER_RECTYPE_DATA, new Uint8Array(16384)).dataOffset)).toBe(10);
+      expect(zoneOf(writeRecordData(tx, HAMMER_RECTYPE_DATA, new Uint8Array(8192)).dataOffset)).toBe(11);
+      tx.abort();
+      vs.close();
+    } finally {
+      img.cleanup();
+    }
+  }
 });

@@ -45,6 +45,8 @@ describe('UNDO recovery', () => {
       vs = WritableVolumeSet.fromDevices([dev]);
       applyWorkload(vs, mulberry32(2), model, { inserts: 300, marks: 50, deletes: 50 });
       expect(() => vs.tx!.commit()).toThrow(IoError);
+      // part of that commit is on the media: no further transaction before a reopen (recovery)
+      expect(() => vs.begin()).toThrow(/reopen the volumes/);
       dev.close();
 
       const active = cli('show-undo', '-f', img.paths[0], '--active', '--json');

@@ -9,8 +9,14 @@
  *
  * The FUSE binding (fuse-native → libfuse.so.2) is optional: without it, mount says what to install
  * and exits 3.
+ *
+ * Limits that come from fuse-native 2.x, not from HAMMER: times reach the kernel in milliseconds
+ * (HAMMER stores µs); st_ino is 32 bits (src/fuse/inomap.ts maps obj_ids); paths and names cross
+ * the binding as UTF-8 strings, so a name that is not valid UTF-8 cannot be looked up.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { CommandModule } from 'yargs';
 import { withVolumes, withPfs, withAsof, tidArg, pfsArg, openReadOnly, run, type CommonArgs } from '../common.js';
@@ -72,10 +78,15 @@ function notifyParent(fd: number | undefined, msg: { ok: boolean; code?: number;
 async function daemonise(a: MountArgs): Promise<number> {
   const args = process.argv.slice(1).filter((x) => x !== '--no-foreground');
   args.push('--foreground', '--ready-fd', '3');
-  let logFd: number | 'ignore' = 'ignore';
-  if (a.log) logFd = fs.openSync(a.log, 'a');
+  // The child's stderr goes to --log, or else to a temporary file that lets us show why a child
+  // died before it could report (it stops logging there once the mount is up; see foreground()).
+  const logPath = a.log ?? path.join(os.tmpdir(), `hammerfs-mount-${process.pid}-${Date.now()}.log`);
+  const logFd = fs.openSync(logPath, 'a');
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', logFd, 'pipe'] });
-  if (typeof logFd === 'number') fs.closeSync(logFd);
+  fs.closeSync(logFd);
+  const dropTempLog = () => {
+    if (!a.log) fs.rmSync(logPath, { force: true });
+  };
   const pipe = child.stdio[3] as NodeJS.ReadableStream;
   const result = await new Promise<{ ok: boolean; code?: number; message?: string }>((resolve) => {
     let buf = '';
@@ -99,12 +110,23 @@ async function daemonise(a: MountArgs): Promise<number> {
       }
     });
     pipe.on('error', () => undefined);
-    child.on('exit', (code, sig) => finish({ ok: false, code: code || EXIT_IO, message: `mount process exited (${sig ?? `code ${code}`}) before the mount was live` }));
+    child.on('exit', (code, sig) => {
+      // Died without a word on fd 3 (e.g. a crash while loading): its stderr says why.
+      let why = '';
+      try {
+        const text = fs.readFileSync(logPath, 'utf8').trim();
+        if (text) why = ':\n' + text.split('\n').slice(-12).join('\n');
+      } catch {
+        // no log
+      }
+      finish({ ok: false, code: code || EXIT_IO, message: `mount process exited (${sig ?? `code ${code}`}) before the mount was live${why}` });
+    });
     child.on('error', (e) => finish({ ok: false, code: EXIT_IO, message: `cannot start the mount process: ${e.message}` }));
     const timer = setTimeout(() => finish({ ok: false, code: EXIT_IO, message: 'the mount did not come up within 60 s' }), 60_000);
   });
   (pipe as unknown as { destroy(): void }).destroy();
   child.unref();
+  dropTempLog();
   if (!result.ok) {
     process.stderr.write(`hammerfs: ${result.message ?? 'mount failed'}\n`);
     if (child.exitCode === null && child.pid) {
@@ -150,7 +172,12 @@ async function foreground(a: MountArgs): Promise<number> {
       throw e;
     }
     if (!fs.existsSync('/dev/fuse')) throw new MountFailure(`cannot mount ${mnt}: /dev/fuse is missing (load the fuse module: modprobe fuse; package: fuse)`, EXIT_IO);
-    const log = (line: string) => process.stderr.write(`hammerfs: ${line}\n`);
+    // Daemonised without --log, stderr is a temporary file the parent deletes once we are up:
+    // stop writing there then, so it cannot grow unseen.
+    let logging = true;
+    const log = (line: string) => {
+      if (logging) process.stderr.write(`hammerfs: ${line}\n`);
+    };
     // Signal handlers go in before mounting: a SIGTERM that arrives while the mount comes up
     // must unmount it, not kill the server and leave a stale mount behind.
     let running: RunningMount | undefined;
@@ -171,6 +198,7 @@ async function foreground(a: MountArgs): Promise<number> {
       throw new MountFailure(`cannot mount ${mnt}: ${(e as Error).message} (needs /dev/fuse and permission to mount: root, or fusermount from package fuse${o.allowOther ? ', and user_allow_other in /etc/fuse.conf for allow_other' : ''})`, EXIT_IO);
     }
     notifyParent(readyFd, { ok: true });
+    if (readyFd !== undefined && !a.log) logging = false;
     // A daemon should not pin the directory it was started from (it might be an unmountable
     // filesystem); every path it needs was resolved above.
     if (readyFd !== undefined) process.chdir('/');

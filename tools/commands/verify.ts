@@ -8,7 +8,9 @@ import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, pfsArg, run, type CommonArgs } from '../common.js';
 import { Output, printJson } from '../output.js';
 import { verifyFilesystem, type Problem } from '../../src/fs/verify.js';
-import { describeWhere } from '../../src/errors.js';
+import { describeWhere, HammerError, NotFoundError } from '../../src/errors.js';
+import { BTree } from '../../src/btree/btree.js';
+import { listPfs } from '../../src/fs/pfs.js';
 import { EXIT_PROBLEMS } from '../exit.js';
 
 interface VerifyArgs extends CommonArgs {
@@ -42,6 +44,17 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
     // The set's own warnings (stale header CRCs) come back as problems: do not print them twice.
     const vs = openReadOnly(a, { warnings: false });
     try {
+      if (pfs) {
+        // A PFS that does not exist is a usage error (exit 2); a PFS list that cannot be read is a
+        // finding of the check itself.
+        let ids: number[] | undefined;
+        try {
+          ids = listPfs({ vs, tree: new BTree(vs), verifyData: false }).filter((p) => !p.deleted).map((p) => p.id);
+        } catch (e) {
+          if (!(e instanceof HammerError)) throw e;
+        }
+        if (ids && !ids.includes(pfs[0])) throw new NotFoundError('no such PFS', { structure: `PFS ${pfs[0]}` });
+      }
       const r = verifyFilesystem(vs, { pfs, checkData: a.data !== false, maxProblems: Math.max(0, a.max ?? 10000) });
       if (a.json) {
         printJson({

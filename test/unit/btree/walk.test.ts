@@ -8,7 +8,8 @@ import { imagePaths } from '../../helpers/images.js';
 import { openDevice, type BlockDevice } from '../../../src/io/device.js';
 import { VolumeSet, assembleVolumeSet, readVolumeHeader } from '../../../src/volume/volume-set.js';
 import { BTree } from '../../../src/btree/btree.js';
-import { walkBTree, type WalkedNode } from '../../../src/btree/walk.js';
+import { walkBTree, ELMF_BADMIRRORTID, ELMF_TOOFARLEFT, ELMF_BADTYPE, type WalkedNode } from '../../../src/btree/walk.js';
+import { sealBtreeNode } from '../../../src/ondisk/btree-node.js';
 import { checkmap } from '../../../src/btree/checkmap.js';
 import { IoError } from '../../../src/errors.js';
 
@@ -103,4 +104,104 @@ describe('walk with I/O faults', () => {
       vs.close();
     }
   });
+});
+
+/** Overlays patched bytes on reads (no copy of the image needed). */
+class PatchDevice extends HoleDevice {
+  constructor(inner: BlockDevice, readonly at: number, readonly bytes: Uint8Array) {
+    super(inner, 0, 0);
+  }
+  override readInto(buf: Uint8Array, pos: number): void {
+    this.inner.readInto(buf, pos);
+    const from = Math.max(pos, this.at), to = Math.min(pos + buf.length, this.at + this.bytes.length);
+    if (from < to) buf.set(this.bytes.subarray(from - this.at, to - this.at), from - pos);
+  }
+}
+
+/** content-v7 with one node rewritten by `edit` (then resealed, so only the edit is wrong). */
+function walkEdited(node: number, edit: (dv: DataView) => void, reseal = true): Map<bigint, WalkedNode> {
+  const inner = openDevice(imagePaths('content-v7')[0], { lock: 'none' });
+  const b = inner.read(BUF_BEG + node, 4096);
+  edit(new DataView(b.buffer, b.byteOffset, 4096));
+  if (reseal) sealBtreeNode(b, 0, 7);
+  const dev = new PatchDevice(inner, BUF_BEG + node, b);
+  const vs = new VolumeSet(assembleVolumeSet([{ device: dev, header: readVolumeHeader(dev) }]));
+  try {
+    const m = new Map<bigint, WalkedNode>();
+    walkBTree(new BTree(vs), { onNode: (n) => m.set(n.offset, n) });
+    return m;
+  } finally {
+    vs.close();
+  }
+}
+
+describe('element checks (hammer show flags) on edited nodes', () => {
+  const LEAF = 0x21017000;
+  const LEAF_OFF = 0x8000000021017000n;
+  const elm = (i: number) => 0x40 + i * 64;
+
+  it('create_tid above the leaf mirror_tid: M', () => {
+    const m = walkEdited(LEAF, (dv) => dv.setBigUint64(elm(5) + 0x10, 0xffffffff00000000n, true));
+    const n = m.get(LEAF_OFF)!;
+    expect(n.bad).toBe(false);
+    expect(n.elmFlags[5] & ELMF_BADMIRRORTID).toBeTruthy();
+    expect([...n.elmFlags].filter((f) => f)).toHaveLength(1);
+  });
+  it('node mirror_tid above its parent element: node mark M', () => {
+    const m = walkEdited(LEAF, (dv) => dv.setBigUint64(0x38, 0xffffffff00000000n, true));
+    expect(m.get(LEAF_OFF)).toMatchObject({ bad: true, mark: 'M' });
+  });
+  it('key left of the parent bound: L; bad btype: T', () => {
+    const m = walkEdited(LEAF, (dv) => {
+      dv.setUint32(elm(0) + 0x24, 0, true); // localization 0 sorts before the parent's element
+      dv.setUint8(elm(3) + 0x23, 0x58); // btype 'X'
+    });
+    const n = m.get(LEAF_OFF)!;
+    expect(n.elmFlags[0] & ELMF_TOOFARLEFT).toBeTruthy();
+    expect(n.elmFlags[3] & ELMF_BADTYPE).toBeTruthy();
+  });
+  it('a wrong data CRC: BX; a node CRC left stale: bad node, walk goes on', () => {
+    const m = walkEdited(LEAF, (dv) => dv.setUint32(elm(2) + 0x3c, dv.getUint32(elm(2) + 0x3c, true) ^ 1, true));
+    expect(m.get(LEAF_OFF)!.dataError![2]).toBe('BX');
+    expect(m.get(LEAF_OFF)!.dataCrc![2]).toBeNull();
+    const stale = walkEdited(LEAF, (dv) => dv.setUint8(0x100, dv.getUint8(0x100) ^ 1), false);
+    expect(stale.get(LEAF_OFF)).toMatchObject({ bad: true, crc: null, mark: ' ' });
+    expect(stale.size).toBe(27);
+  });
+});
+
+describe('random damage never escapes as anything but a report', () => {
+  // Deterministic pseudo-random flips (xorshift) in the root, an inner node and a leaf, with and
+  // without resealing the CRC: walk must finish, visit at most a bounded number of nodes, and never
+  // throw; checkmap likewise.
+  it('200 damaged trees', () => {
+    let x = 0x2545f491;
+    const rnd = (n: number) => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x % n;
+    };
+    const nodes = [0x21000000, 0x2100d000, 0x21017000, 0x2101a000];
+    const inner = openDevice(imagePaths('content-v7')[0], { lock: 'none' });
+    try {
+      for (let t = 0; t < 200; t++) {
+        const node = nodes[rnd(nodes.length)];
+        const b = inner.read(BUF_BEG + node, 4096);
+        const flips = 1 + rnd(8);
+        for (let k = 0; k < flips; k++) {
+          // bias towards header and element key/pointer bytes
+          const pos = rnd(3) === 0 ? rnd(0x40) : 0x40 + rnd(8) * 64 + rnd(64);
+          b[pos] ^= 1 << rnd(8);
+        }
+        if (rnd(2)) sealBtreeNode(b, 0, 7);
+        const dev = new PatchDevice(inner, BUF_BEG + node, b);
+        const vs = new VolumeSet(assembleVolumeSet([{ device: dev, header: readVolumeHeader(dev) }]));
+        const st = walkBTree(new BTree(vs));
+        expect(st.nodes).toBeLessThan(27 * 63);
+        const r = checkmap(new BTree(vs));
+        expect(r.nodes).toBeLessThan(27 * 63);
+      }
+    } finally {
+      inner.close();
+    }
+  }, 120_000);
 });
