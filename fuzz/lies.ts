@@ -74,7 +74,44 @@ function direntLie(target: (dir: bigint) => bigint) {
   };
 }
 
+/**
+ * A chain of `depth` new internal nodes, each with 62 elements that all point at the next one,
+ * the last one's at a real leaf; vol0_btree_root points at the first. No loop and only a handful
+ * of nodes, but 62^depth paths: a cursor without bounds checks would walk them all.
+ */
+function dagBomb(depth: number) {
+  return (c: LieContext): Patch[] => {
+    const base = 0x8000000021100000n; // free slots 1 MiB into the (allocated) B-Tree big-block
+    const leaf = nodesOfType(c, HAMMER_BTREE_TYPE_LEAF)[0];
+    const out: Patch[] = [];
+    for (let k = 0; k < depth; k++) {
+      const off = base + BigInt(k * 4096);
+      const child = k + 1 < depth ? off + 4096n : leaf;
+      const b = new Uint8Array(4096);
+      const dv = new DataView(b.buffer);
+      dv.setInt32(NODE.count, 62, true);
+      b[NODE.type] = HAMMER_BTREE_TYPE_INTERNAL;
+      dv.setBigUint64(NODE.mirrorTid, 0xffffffffffffffffn, true);
+      for (let j = 0; j <= 62; j++) {
+        dv.setUint32(elm(j) + ELM.localization, j, true);
+        dv.setBigUint64(elm(j) + ELM.mirrorTid, 0xffffffffffffffffn, true);
+        if (j < 62) {
+          b[elm(j) + ELM.btype] = k + 1 < depth ? HAMMER_BTREE_TYPE_INTERNAL : HAMMER_BTREE_TYPE_LEAF;
+          dv.setBigUint64(elm(j) + ELM.subtreeOffset, child, true);
+        }
+      }
+      sealBtreeNode(b, 0, c.vs.version);
+      out.push({ pos: pos(c, off), bytes: b });
+    }
+    const h = c.dev.read(0, HAMMER_VOLUME_HEADER_SIZE);
+    new DataView(h.buffer).setBigUint64(VOL.btreeRoot, base, true);
+    out.push({ pos: 0, bytes: h });
+    return out;
+  };
+}
+
 export const LIES: Record<string, (c: LieContext) => Patch[]> = {
+  'dag-bomb': dagBomb(6),
   'cycle-to-root': (c) => [nodePatch(c, midNode(c), (dv) => dv.setBigUint64(elm(1) + ELM.subtreeOffset, c.tree.rootOffset, true))],
   'own-child': (c) => [nodePatch(c, midNode(c), (dv) => dv.setBigUint64(elm(0) + ELM.subtreeOffset, midNode(c), true))],
   'shared-child': (c) => [nodePatch(c, c.tree.rootOffset, (dv) => dv.setBigUint64(elm(1) + ELM.subtreeOffset, midNode(c), true))],

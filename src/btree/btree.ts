@@ -18,6 +18,8 @@ export interface BTreeOptions {
 
 export class BTree {
   private verified = new Set<bigint>();
+  /** Nodes whose elements the cursor found in strictly increasing key order (see cursor.ts). */
+  readonly ordered = new Set<bigint>();
   readonly verifyCrc: boolean;
   nodesRead = 0;
   constructor(
@@ -65,7 +67,12 @@ export class BTree {
   }
   /** Forget cached verdicts (after writes). */
   invalidate(off?: bigint): void {
-    if (off === undefined) this.verified.clear();
-    else this.verified.delete(off);
+    if (off === undefined) {
+      this.verified.clear();
+      this.ordered.clear();
+    } else {
+      this.verified.delete(off);
+      this.ordered.delete(off);
+    }
   }
 }

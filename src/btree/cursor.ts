@@ -83,8 +83,39 @@ export class Cursor {
       if (f.node.offset === off) throw new CycleError('B-Tree child pointer leads back to an ancestor', this.tree.nodeWhere(off));
     }
     const node = this.tree.node(off);
+    this.checkOrder(node);
+    const top = this.stack[this.stack.length - 1];
+    if (top) this.checkBounds(top.node, top.index, node);
     this.stack.push({ node, index: 0 });
     return node;
+  }
+
+  /*
+   * Key checks on descent. Keys strictly increase inside every node, and a child's keys lie in
+   * its parent element's range [elm i, elm i+1) (the right boundary of an internal child may
+   * equal elm i+1). Sibling ranges are then disjoint, so no internal node can be reached twice
+   * and a lying tree costs at most one visit per node: without this, a few internal nodes whose
+   * 62 elements all point at the next one (a DAG, no loop) make a scan take 62^depth steps.
+   */
+  private checkOrder(node: NodeView): void {
+    if (this.tree.ordered.has(node.offset)) return;
+    const n = node.isInternal ? node.count + 1 : node.count;
+    for (let k = 1; k < n; k++) {
+      if (cmpBaseElmRaw(node.dv, node.elmAt(k - 1), node.dv, node.elmAt(k)) >= 0) {
+        throw new BadFieldError('B-Tree node elements out of key order', { ...this.tree.nodeWhere(node.offset), index: k });
+      }
+    }
+    this.tree.ordered.add(node.offset);
+  }
+
+  private checkBounds(parent: NodeView, i: number, child: NodeView): void {
+    const n = child.isInternal ? child.count + 1 : child.count;
+    if (n === 0) return;
+    const lo = parent.elmAt(i), hi = parent.elmAt(i + 1);
+    const last = cmpBaseElmRaw(child.dv, child.elmAt(n - 1), parent.dv, hi);
+    if (cmpBaseElmRaw(child.dv, child.elmAt(0), parent.dv, lo) < 0 || (child.isInternal ? last > 0 : last >= 0)) {
+      throw new BadFieldError("B-Tree node keys lie outside its parent element's range", { ...this.tree.nodeWhere(child.offset), field: `parent ${parent.offset.toString(16)} elm ${i}` });
+    }
   }
 
   /** Position at the first leaf element >= beg. The next call to next() returns it. */

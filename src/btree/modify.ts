@@ -176,7 +176,7 @@ function widenBounds(tx: Transaction, tree: BTree, n: NodeView, k: EncodedKey, p
 }
 
 /** Split a full root: a new internal root with the old root as its only child. */
-function growRoot(tx: Transaction, tree: BTree): PathEntry {
+function growRoot(tx: Transaction): PathEntry {
   const oldOff = tx.header.btreeRoot;
   const old = wnode(tx, oldOff);
   const root = newNode(tx, HAMMER_BTREE_TYPE_INTERNAL, 0n, old.mirrorTid);
@@ -187,7 +187,6 @@ function growRoot(tx: Transaction, tree: BTree): PathEntry {
   writeBase(root, 1, rootRightBound());
   old.parent = root.off;
   tx.header.btreeRoot = root.off;
-  void tree;
   return { off: root.off, index: 0 };
 }
 
@@ -195,7 +194,7 @@ function growRoot(tx: Transaction, tree: BTree): PathEntry {
  * Split node `off` (a child of parent.off at parent.index). Returns the new right node and the
  * separator now in the parent at parent.index + 1.
  */
-function splitNode(tx: Transaction, tree: BTree, off: bigint, parent: PathEntry, appendAtEnd: boolean): { right: bigint; sep: EncodedKey } {
+function splitNode(tx: Transaction, off: bigint, parent: PathEntry, appendAtEnd: boolean): { right: bigint; sep: EncodedKey } {
   const n = wnode(tx, off);
   const p = wnode(tx, parent.off);
   const c = n.count;
@@ -235,7 +234,6 @@ function splitNode(tx: Transaction, tree: BTree, off: bigint, parent: PathEntry,
   p.setElmMirror(at, right.mirrorTid);
   p.setSubtree(at, right.off);
   p.count = pc + 1;
-  void tree;
   return { right: right.off, sep: new EncodedKey(sepBase) };
 }
 
@@ -284,10 +282,10 @@ export function insertLeaf(tx: Transaction, tree: BTree, elm: LeafElm): void {
     let n = tree.node(off);
     const full = n.isLeaf ? n.count >= HAMMER_BTREE_LEAF_ELMS : n.count >= HAMMER_BTREE_INT_ELMS;
     if (full) {
-      if (path.length === 0) path.push(growRoot(tx, tree));
+      if (path.length === 0) path.push(growRoot(tx));
       const parent = path[path.length - 1];
       const appendAtEnd = n.isLeaf && cmpBaseElmRaw(n.dv, n.elmAt(n.count - 1), k.dv, 0) < 0;
-      const { right, sep } = splitNode(tx, tree, off, parent, appendAtEnd);
+      const { right, sep } = splitNode(tx, off, parent, appendAtEnd);
       tx.sealNodes();
       if (cmpBaseElmRaw(k.dv, 0, sep.dv, 0) >= 0) {
         off = right;
@@ -412,4 +410,3 @@ export function writeRecordData(tx: Transaction, recType: number, data: Uint8Arr
   return { dataOffset: off, dataLen: data.length, dataCrc: recordDataCrc(tx.version, recType, data) };
 }
 
-export { HAMMER_BTREE_ELM_SIZE as BTREE_ELM_SIZE };

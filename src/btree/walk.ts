@@ -16,7 +16,7 @@
 import { HammerError, BadFieldError, CycleError, type Where } from '../errors.js';
 import {
   LE, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_BTREE_TYPE_LEAF, HAMMER_BTREE_TYPE_RECORD, HAMMER_BTREE_LEAF_ELMS,
-  HAMMER_BTREE_INT_ELMS, HAMMER_BUFSIZE, HAMMER_RECTYPE_INODE, HAMMER_INODE_DATA_SIZE, HAMMER_INODE_CRCSIZE,
+  HAMMER_BTREE_INT_ELMS, HAMMER_BUFSIZE, HAMMER_XBUFSIZE, HAMMER_RECTYPE_INODE, HAMMER_INODE_DATA_SIZE, HAMMER_INODE_CRCSIZE,
   HAMMER_MAX_TID, HAMMER_BIGBLOCK_SIZE, HAMMER_ZONE_UNDO_INDEX, HAMMER_BLOCKMAP_UNAVAIL,
 } from '../ondisk/constants.js';
 import { ELM, cmpBaseElmRaw } from '../ondisk/btree-elm.js';
@@ -42,7 +42,7 @@ export type NodeMark = ' ' | 'M' | 'I' | 'U' | 'C' | 'Y';
  *  Y  node already visited: the tree has a loop (our addition; hammer(8) would recurse forever) */
 
 /** Data check verdict of one leaf element, as `hammer show` prints after the CRC. */
-export type DataError = 'ZO' | 'BI' | 'Bx' | 'BX' | 'IO' | null;
+export type DataError = 'ZO' | 'BI' | 'Bx' | 'BX' | 'BL' | 'IO' | null;
 
 export interface WalkedNode {
   offset: bigint;
@@ -256,8 +256,9 @@ function cmpU64(d: DataView, a: number, b: number): number {
 
 /**
  * check_data_crc() semantics for leaf element i: ZO zero offset/length, BI inode payload not 128
- * bytes, BX no algorithm matches, Bx the CRC is 0 (hammer(8) flags it even when it matches),
- * IO the data cannot be read at all (our addition). Sets crcOut[i] to the matching algorithm.
+ * bytes, BX no algorithm matches, Bx the CRC is 0 (hammer(8) flags it even when it matches);
+ * our additions: BL data_len negative or above 64 KiB (no record is larger; a damaged length must
+ * not make us checksum a gigabyte), IO the data cannot be read at all. Sets crcOut[i] to the matching algorithm.
  */
 export function checkLeafData(vs: VolumeSet, n: NodeView, i: number, crcOut: CrcVerdict[]): DataError {
   const dv = n.dv;
@@ -271,7 +272,7 @@ export function checkLeafData(vs: VolumeSet, n: NodeView, i: number, crcOut: Crc
     if (len !== HAMMER_INODE_DATA_SIZE) return 'BI';
     covered = HAMMER_INODE_CRCSIZE;
   }
-  if (len < 0) return 'IO';
+  if (len < 0 || len > HAMMER_XBUFSIZE) return 'BL';
   // Records never span big-blocks: a longer length is a lie, and following it would CRC up to the
   // rest of the volume (2 GiB for data_len 0x7fffffff).
   if (bigBlockOffset(off) + covered > HAMMER_BIGBLOCK_SIZE) return 'IO';

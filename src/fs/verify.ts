@@ -491,7 +491,15 @@ function checkRecordShape(recType: number, low: number, dataOff: bigint, dataLen
  */
 function checkFreemap(vs: VolumeSet, tree: BTree, res: VerifyResult, report: Report): number {
   const hdr = vs.root;
-  const cm = checkmap(tree);
+  let cm: ReturnType<typeof checkmap>;
+  try {
+    cm = checkmap(tree);
+  } catch (e) {
+    // only the freemap's own top level (layer1 array) can make checkmap give up
+    if (!(e instanceof HammerError)) throw e;
+    report('error', 'freemap', 'FREEMAP_UNREADABLE', `freemap cannot be read: ${e.detail}`, e.where);
+    return 0;
+  }
   const refs = new Set<bigint>();
   for (const b of cm.blocks) {
     refs.add(withZone(b.block, 2) & ~(BB - 1n));
@@ -509,10 +517,18 @@ function checkFreemap(vs: VolumeSet, tree: BTree, res: VerifyResult, report: Rep
   let total = 0;
   let free = 0;
   const seenL1 = new Set<number>();
-  let cur: { l1: Layer1Report; free: number; lastIndex: number; nBig: number } | null = null;
+  let cur: { l1: Layer1Report; free: number; lastIndex: number; nBig: number; reported: number } | null = null;
+  // A layer1 entry pointing at garbage makes all 524288 entries below it bad: list the first
+  // ones, count the rest in one summary problem.
+  const L2_LIST = 100;
+  const rep2: Report = (severity, area, code, message, where, extra) => {
+    if (cur && ++cur.reported > L2_LIST) return;
+    report(severity, area, code, message, where, extra);
+  };
   const finishL1 = (): void => {
     if (!cur) return;
     const { l1 } = cur;
+    if (cur.reported > L2_LIST) report('error', 'freemap', 'LAYER2_MORE', `${cur.reported - L2_LIST} more layer2 problems below this layer1 entry (not listed)`, l1.where);
     const stop = cur.lastIndex + 1;
     if (stop < cur.nBig) {
       report('error', 'freemap', 'LAYER2_UNAVAIL', `big-blocks ${stop}.. of this layer1 lie inside volume ${l1.index >> 10} but are marked unavailable (zone 15)`, l1.where);
@@ -539,7 +555,7 @@ function checkFreemap(vs: VolumeSet, tree: BTree, res: VerifyResult, report: Rep
         if (l1.entry.physOffset !== HAMMER_BLOCKMAP_UNAVAIL && nBig === 0) {
           report('error', 'freemap', 'LAYER1_EXTRA', `layer1 entry ${l1.index} maps space beyond volume ${vol}`, l1.where);
         }
-        cur = { l1, free: 0, lastIndex: -1, nBig };
+        cur = { l1, free: 0, lastIndex: -1, nBig, reported: 0 };
       },
       onLayer2: (l2) => {
         if (!cur) return;
@@ -548,11 +564,11 @@ function checkFreemap(vs: VolumeSet, tree: BTree, res: VerifyResult, report: Rep
         const w = l2.where;
         const blk = withZone(l2.zoneOffset, 2);
         const what = `big-block ${hx(blk)}`;
-        if (!l2.crcOk) report('error', 'freemap', 'LAYER2_CRC', `layer2 entry CRC mismatch for ${what}`, w);
-        if (l2.badAppend) report('error', 'freemap', 'LAYER2_APPEND', `${what}: append_off ${e.appendOff} beyond 8 MiB`, w);
-        if (e.bytesFree > HAMMER_BIGBLOCK_SIZE || (e.bytesFree < 0 && version < 5)) report('error', 'freemap', 'LAYER2_FREE', `${what}: bytes_free ${e.bytesFree} out of range`, w);
+        if (!l2.crcOk) rep2('error', 'freemap', 'LAYER2_CRC', `layer2 entry CRC mismatch for ${what}`, w);
+        if (l2.badAppend) rep2('error', 'freemap', 'LAYER2_APPEND', `${what}: append_off ${e.appendOff} beyond 8 MiB`, w);
+        if (e.bytesFree > HAMMER_BIGBLOCK_SIZE || (e.bytesFree < 0 && version < 5)) rep2('error', 'freemap', 'LAYER2_FREE', `${what}: bytes_free ${e.bytesFree} out of range`, w);
         if (l2.index >= cur.nBig) {
-          if (e.zone !== HAMMER_ZONE_UNAVAIL_INDEX) report('error', 'freemap', 'LAYER2_BEYOND', `${what} lies past the end of its volume but is owned by zone ${e.zone}`, w);
+          if (e.zone !== HAMMER_ZONE_UNAVAIL_INDEX) rep2('error', 'freemap', 'LAYER2_BEYOND', `${what} lies past the end of its volume but is owned by zone ${e.zone}`, w);
           return;
         }
         if (e.zone === HAMMER_ZONE_UNAVAIL_INDEX) return; // reported by finishL1 (inside the volume)
@@ -560,20 +576,20 @@ function checkFreemap(vs: VolumeSet, tree: BTree, res: VerifyResult, report: Rep
         if (e.zone === 0) {
           cur.free++;
           free++;
-          if (e.appendOff !== 0 || e.bytesFree !== HAMMER_BIGBLOCK_SIZE) report('error', 'freemap', 'FREE_NOT_RESET', `free ${what} has append_off ${e.appendOff}, bytes_free ${e.bytesFree} (expected 0, 8388608)`, w);
+          if (e.appendOff !== 0 || e.bytesFree !== HAMMER_BIGBLOCK_SIZE) rep2('error', 'freemap', 'FREE_NOT_RESET', `free ${what} has append_off ${e.appendOff}, bytes_free ${e.bytesFree} (expected 0, 8388608)`, w);
           return; // a referenced free big-block is checkmap's BZ, reported above
         }
         if (e.zone === HAMMER_ZONE_UNDO_INDEX || e.zone === HAMMER_ZONE_FREEMAP_INDEX) total--; // not counted in vol0_stat_bigblocks
         const legal = e.zone === HAMMER_ZONE_UNDO_INDEX || e.zone === HAMMER_ZONE_FREEMAP_INDEX || (e.zone >= HAMMER_ZONE_BTREE_INDEX && e.zone < HAMMER_ZONE_UNAVAIL_INDEX);
         if (!legal) {
-          report('error', 'freemap', 'LAYER2_ZONE', `${what} owned by zone ${e.zone}, which never owns big-blocks`, w);
+          rep2('error', 'freemap', 'LAYER2_ZONE', `${what} owned by zone ${e.zone}, which never owns big-blocks`, w);
           return;
         }
         if (!refs.has(blk & ~(BB - 1n))) {
           if (e.zone >= HAMMER_ZONE_BTREE_INDEX && e.bytesFree === HAMMER_BIGBLOCK_SIZE) {
-            report('warning', 'freemap', 'UNREFERENCED', `${what} is owned by zone ${e.zone} but empty and unreferenced (not returned to the free pool)`, w);
+            rep2('warning', 'freemap', 'UNREFERENCED', `${what} is owned by zone ${e.zone} but empty and unreferenced (not returned to the free pool)`, w);
           } else {
-            report('error', 'freemap', 'LEAKED', `${what} is owned by zone ${e.zone} with ${HAMMER_BIGBLOCK_SIZE - e.bytesFree} bytes in use, but nothing references it`, w);
+            rep2('error', 'freemap', 'LEAKED', `${what} is owned by zone ${e.zone} with ${HAMMER_BIGBLOCK_SIZE - e.bytesFree} bytes in use, but nothing references it`, w);
           }
         }
       },

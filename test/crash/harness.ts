@@ -13,7 +13,7 @@ import type { WritableBlockDevice } from '../../src/io/device.js';
 import { HammerError } from '../../src/errors.js';
 import { WritableVolumeSet } from '../../src/volume/writable-volume-set.js';
 import { imagePaths, type ImageName } from '../helpers/images.js';
-import { checkFreemap, checkTree } from '../write/check.js';
+import { checkFifo, checkFreemap, checkTree } from '../write/check.js';
 import { applyWorkload, compareWithModel, deleteRange, modelOf, mulberry32, type Model, type WorkloadOptions } from '../write/workload.js';
 import { CowDevice, PowerCut, crashSet } from './devices.js';
 import { encodeOffset } from '../../src/ondisk/offset.js';
@@ -78,7 +78,7 @@ export interface PointResult {
 
 function stateProblems(vs: WritableVolumeSet, model: Model): string[] {
   const rep = checkTree(vs);
-  return [...rep.problems, ...checkFreemap(vs, rep.used).problems, ...compareWithModel(vs, model)];
+  return [...rep.problems, ...checkFreemap(vs, rep.used).problems, ...compareWithModel(vs, model), ...checkFifo(vs)];
 }
 
 /** Cut the power at write n, recover, check. */

@@ -5,8 +5,10 @@ import { describe, test, expect } from 'vitest';
 import { copyImage, type ImageName } from '../helpers/images.js';
 import { openVolumeSetForWrite } from '../../src/volume/writable-volume-set.js';
 import { openVolumeSet } from '../../src/volume/volume-set.js';
-import { checkTree, checkFreemap } from './check.js';
-import { applyWorkload, compareWithModel, deleteRange, modelOf, mulberry32, type Model } from './workload.js';
+import { checkTree, checkFreemap, checkFifo } from './check.js';
+import { applyWorkload, compareWithModel, deleteRange, modelOf, mulberry32, readAll, type Model } from './workload.js';
+import { BTree } from '../../src/btree/btree.js';
+import { deleteLeaf } from '../../src/btree/modify.js';
 
 function verify(paths: string[], model: Model, minDepth = 0) {
   const ro = openVolumeSet(paths);
@@ -16,6 +18,7 @@ function verify(paths: string[], model: Model, minDepth = 0) {
     expect(rep.depth).toBeGreaterThanOrEqual(minDepth);
     expect(checkFreemap(ro, rep.used).problems).toEqual([]);
     expect(compareWithModel(ro, model)).toEqual([]);
+    expect(checkFifo(ro)).toEqual([]);
     return rep;
   } finally {
     ro.close();
@@ -68,4 +71,31 @@ describe.each(['demo-v7', 'v6'] as ImageName[])('B-Tree writes on %s', (name) =>
       img.cleanup();
     }
   });
+});
+
+test('deleting every record collapses the tree to an empty root leaf, which takes inserts again', () => {
+  const img = copyImage('demo-v7');
+  try {
+    let vs = openVolumeSetForWrite(img.paths);
+    let model = applyWorkload(vs, mulberry32(77), modelOf(vs), { inserts: 4000 });
+    vs.tx!.commit();
+    const tree = new BTree(vs);
+    const tx = vs.begin();
+    for (const e of readAll(vs)) deleteLeaf(tx, tree, e);
+    tx.commit();
+    vs.close();
+    const ro = openVolumeSet(img.paths);
+    const rep = checkTree(ro);
+    expect(rep.problems).toEqual([]);
+    expect(rep.nodes).toBe(1);
+    expect(ro.read(ro.root.btreeRoot, 4096)[20]).toBe(0x4c); // 'L'
+    ro.close();
+    vs = openVolumeSetForWrite(img.paths);
+    model = applyWorkload(vs, mulberry32(78), new Map(), { inserts: 500 });
+    vs.tx!.commit();
+    vs.close();
+    verify(img.paths, model, 2);
+  } finally {
+    img.cleanup();
+  }
 });

@@ -8,6 +8,9 @@ import { toZone2, bigBlockBase } from '../../src/ondisk/offset.js';
 import { forEachBigBlock, layer1Entries } from '../../src/volume/freemap.js';
 import { layer1CrcVerdict, layer2CrcVerdict } from '../../src/ondisk/blockmap.js';
 import type { VolumeSet } from '../../src/volume/volume-set.js';
+import { fifoSize, recordAt } from '../../src/volume/undo-fifo.js';
+import { shortOffset } from '../../src/ondisk/offset.js';
+import { HAMMER_ZONE_UNDO_INDEX } from '../../src/ondisk/constants.js';
 
 export interface TreeReport {
   problems: string[];
@@ -125,3 +128,29 @@ export function checkFreemap(vs: VolumeSet, used: Map<bigint, number>): FreemapR
   return rep;
 }
 
+
+/**
+ * The FIFO from its start to just past the append point (the part our tests write): every record
+ * valid (signature, size, tail, CRC), inside one 512-byte sector, every sector starting with a
+ * record that has a sequence number, and sequence numbers increasing by one up to next_offset.
+ */
+export function checkFifo(vs: VolumeSet): string[] {
+  const out: string[] = [];
+  const size = fifoSize(vs);
+  const next = shortOffset(vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX].nextOffset) % size;
+  const limit = Math.min(size, next - (next % 16384) + 16384);
+  let pos = 0;
+  let prevSeq: number | null = null;
+  while (pos < limit && out.length < 10) {
+    const r = recordAt(vs, pos);
+    if (!r.rec) { out.push(`FIFO ${pos.toString(16)}: ${r.problem}`); break; }
+    if (r.size > 512 - (pos % 512)) out.push(`FIFO ${pos.toString(16)}: record crosses a sector`);
+    if (pos % 512 === 0 && r.rec.kind === 'pad') out.push(`FIFO ${pos.toString(16)}: sector starts with a PAD`);
+    if (pos < next && r.rec.kind !== 'pad') {
+      if (prevSeq !== null && r.rec.head.seq !== ((prevSeq + 1) >>> 0) && r.rec.kind !== 'dummy') out.push(`FIFO ${pos.toString(16)}: seq ${r.rec.head.seq} after ${prevSeq}`);
+      prevSeq = r.rec.head.seq;
+    }
+    pos += r.size;
+  }
+  return out;
+}

@@ -7,6 +7,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, run, type CommonArgs } from '../common.js';
+import { printWarnings } from '../format/warnings.js';
 import { Output, printJson } from '../output.js';
 import { scanBlockmap } from '../../src/btree/checkmap.js';
 import { volumeSummary, printVolumeSummary, ZoneStats, printZoneStats, zoneStatsJson } from '../format/header.js';
@@ -33,7 +34,8 @@ export const blockmapCommand: CommandModule<object, BlockmapArgs> = {
   builder: (y) =>
     withVolumes(y).option('verbose', { alias: 'v', type: 'count', describe: '-v: indices, offsets, fill, CRCs and zone statistics; -vv: every entry' }) as never,
   handler: run<BlockmapArgs>((a) => {
-    const vs = openReadOnly(a, { warnings: !a.json });
+    const vs = openReadOnly(a, { warnings: false });
+    if (!a.json && !a.quiet) printWarnings(vs.warnings);
     try {
       const verbose = a.verbose ?? 0;
       const stats = new ZoneStats();

@@ -7,6 +7,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, run, type CommonArgs } from '../common.js';
+import { printWarnings } from '../format/warnings.js';
 import { Output, printJson } from '../output.js';
 import { BTree } from '../../src/btree/btree.js';
 import { checkmap } from '../../src/btree/checkmap.js';
@@ -25,7 +26,8 @@ export const checkmapCommand: CommandModule<object, CheckmapArgs> = {
   describe: 'check the freemap against the B-Tree and UNDO FIFO (exit 1 on problems), as hammer checkmap does',
   builder: (y) => withVolumes(y).option('verbose', { alias: 'v', type: 'count', describe: '-v: every checked big-block and zone statistics' }) as never,
   handler: run<CheckmapArgs>((a) => {
-    const vs = openReadOnly(a, { warnings: !a.json });
+    const vs = openReadOnly(a, { warnings: false });
+    if (!a.json && !a.quiet) printWarnings(vs.warnings);
     try {
       const verbose = a.verbose ?? 0;
       const r = checkmap(new BTree(vs));

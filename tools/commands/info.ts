@@ -1,6 +1,7 @@
 /** hammerfs info: what a user wants to know first about a volume set. */
 import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, run, type CommonArgs } from '../common.js';
+import { printWarnings } from '../format/warnings.js';
 import { Output, printJson } from '../output.js';
 import { zoneUsage } from '../../src/volume/freemap.js';
 import { hex64 } from '../../src/ondisk/int64.js';
@@ -20,7 +21,8 @@ export const infoCommand: CommandModule<object, CommonArgs> = {
   describe: 'label, fsid, version, volumes, next TID, big-block usage per zone',
   builder: (y) => withVolumes(y),
   handler: run<CommonArgs>((a) => {
-    const vs = openReadOnly(a, { warnings: !a.json });
+    const vs = openReadOnly(a, { warnings: false });
+    if (!a.json && !a.quiet) printWarnings(vs.warnings);
     try {
       const h = vs.root;
       const zones = zoneUsage(vs);

@@ -6,6 +6,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, run, type CommonArgs } from '../common.js';
+import { printWarnings } from '../format/warnings.js';
 import { Output, printJson } from '../output.js';
 import { BTree } from '../../src/btree/btree.js';
 import { walkBTree, type WalkedNode } from '../../src/btree/walk.js';
@@ -31,7 +32,8 @@ export const showCommand: CommandModule<object, ShowArgs> = {
       .option('records', { type: 'boolean', default: true, describe: 'decode record payloads (--no-records: keys only, like -qq)' })
       .option('data-crc', { type: 'boolean', default: true, describe: 'recompute every record\'s data CRC' }) as never,
   handler: run<ShowArgs>((a) => {
-    const vs = openReadOnly(a, { warnings: !a.json });
+    const vs = openReadOnly(a, { warnings: false });
+    if (!a.json && !a.quiet) printWarnings(vs.warnings);
     try {
       const tree = new BTree(vs);
       const verbose = a.verbose ?? 0;

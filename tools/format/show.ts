@@ -12,7 +12,7 @@ import { ELM } from '../../src/ondisk/btree-elm.js';
 import {
   LE, HAMMER_BTREE_TYPE_INTERNAL, HAMMER_BTREE_TYPE_LEAF, HAMMER_BTREE_TYPE_RECORD, HAMMER_BTREE_TYPE_DELETED,
   HAMMER_RECTYPE_INODE, HAMMER_RECTYPE_DIRENTRY, HAMMER_RECTYPE_FIX, HAMMER_RECTYPE_PFS, HAMMER_RECTYPE_SNAPSHOT,
-  HAMMER_RECTYPE_CONFIG, HAMMER_RECTYPE_UNKNOWN, HAMMER_FIXKEY_SYMLINK, HAMMER_MIN_KEY, HAMMER_MAX_KEY, HAMMER_MAX_TID,
+  HAMMER_RECTYPE_CONFIG, HAMMER_RECTYPE_UNKNOWN, HAMMER_XBUFSIZE, HAMMER_FIXKEY_SYMLINK, HAMMER_MIN_KEY, HAMMER_MAX_KEY, HAMMER_MAX_TID,
 } from '../../src/ondisk/constants.js';
 import { hex64, hex32 } from '../../src/ondisk/int64.js';
 import { decodeInodeData } from '../../src/ondisk/inode-data.js';
@@ -92,6 +92,8 @@ export function decodeRecord(vs: VolumeSet, n: WalkedNode, i: number): RecordJso
   const len = dv.getInt32(at + ELM.dataLen, LE);
   if (off === 0n || len <= 0) return null;
   const where = { structure: 'record data', hammerOff: off };
+  // no record payload is larger than 64 KiB: never allocate what a damaged data_len says
+  if (len > HAMMER_XBUFSIZE) return { type: 'error', message: `data_len ${len} is larger than 64 KiB` };
   try {
     switch (rt) {
       case HAMMER_RECTYPE_UNKNOWN:
