@@ -41,7 +41,8 @@ export interface EngineOptions {
   maxCorpus?: number;
 }
 
-const shape = (s: string) => s.replace(/0x[0-9a-f]+/gi, 'X').replace(/-?\d+/g, 'N').slice(0, 90);
+// Numbers, hex words and UUIDs vary per input; the shape of a message is what is left.
+const shape = (s: string) => s.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, 'U').replace(/0x[0-9a-f]+|\b[0-9a-f]{8,16}\b/gi, 'X').replace(/-?\d+/g, 'N').slice(0, 90);
 
 export function outcomeKey(e: unknown): string {
   if (e === undefined) return 'ok';

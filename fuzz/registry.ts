@@ -4,12 +4,14 @@
  * must not break the fuzzer or the tests).
  */
 import { TARGETS, type FuzzTarget } from './targets.js';
+import { treeTarget } from './tree-target.js';
+import { undoTarget } from './undo-target.js';
 
 let cached: FuzzTarget[] | undefined;
 
 export async function allTargets(): Promise<FuzzTarget[]> {
   if (cached) return cached;
-  const out = TARGETS.slice();
+  const out = [...TARGETS, treeTarget, undoTarget];
   try {
     // A computed specifier: the module may not exist yet, and tsc must not insist on it.
     const spec = './mirror-targets.js';

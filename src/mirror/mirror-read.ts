@@ -336,6 +336,8 @@ export interface MirrorReadOptions {
   pfsId: number;
   /** tid_beg (inclusive); default max(0, the source's sync_beg_tid). */
   since?: bigint;
+  /** tid_end (inclusive); default (and at most) the source's last committed TID. */
+  until?: bigint;
   /** Split the TID window into batches of about this many stream bytes; 0 = one batch. Default 256 MiB. */
   batchBytes?: number;
   /** Run the no-data prescan even when no split is asked for (to know the totals). */
@@ -360,7 +362,7 @@ export interface MirrorReadPlan {
  */
 export function planMirrorRead(ctx: MirrorContext, o: MirrorReadOptions): MirrorReadPlan {
   const source = mirrorSource(ctx, o.pfsId);
-  const tidEnd = source.tidEnd;
+  const tidEnd = o.until !== undefined && o.until < source.tidEnd ? o.until : source.tidEnd;
   const tidBeg = o.since ?? (source.syncBegTid > 0n ? source.syncBegTid : 0n);
   const plan: MirrorReadPlan = { pfsId: o.pfsId, source, tidBeg, tidEnd, batches: [] };
   if (tidBeg >= tidEnd) {

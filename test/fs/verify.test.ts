@@ -301,6 +301,18 @@ describe('each class of damage is detected (content-v7 copy)', () => {
     r = check();
     expectFound(r, 'LAYER2_CRC', l2);
   });
+  it("append_off below the end of the big-block's last allocation", () => {
+    const { l2Z2 } = vs.freemapLookup(0x2000000021800000n); // the zone-9 big-block
+    editAt(l2Z2, 16, (dv) => {
+      const e = decodeLayer2(dv, 0);
+      e.appendOff = 1024;
+      sealLayer2(e, 7);
+      encodeLayer2(e, dv, 0);
+    });
+    const r = check();
+    expect(errorCodes(r)).toEqual(['FREEMAP_APPEND']);
+    expect(r.problems[0].message).toMatch(/beyond append_off 1024/);
+  });
   it('layer1 blocks_free and vol0_stat_freebigblocks against the recount', () => {
     const l1 = vs.root.blockmap[HAMMER_ZONE_FREEMAP_INDEX].physOffset;
     editAt(l1, 32, (dv) => {
@@ -311,6 +323,9 @@ describe('each class of damage is detected (content-v7 copy)', () => {
     });
     let r = check();
     expect(errorCodes(r)).toEqual(['LAYER1_FREE']);
+    restore();
+    editAt(l1, 32, (dv) => dv.setUint32(24, 1, LE)); // layer2_crc field: covered by layer1_crc
+    expect(errorCodes(check())).toEqual(['LAYER1_CRC']);
     restore();
     const b = rawRead(0, 208, 8);
     b.writeBigInt64LE(b.readBigInt64LE(0) - 1n);
@@ -416,6 +431,19 @@ describe('each class of damage is detected (content-v7 copy)', () => {
     const r = check();
     expect(errorCodes(r)).toEqual(['UNREACHABLE']);
     expect(r.problems[0].objId).toBe(BigInt(CUR0[file].obj_id));
+  });
+  it("a PFS root inode deleted; an INODE leaf whose obj_type disagrees with the inode's", () => {
+    const root1 = inodeElm(1n, 1);
+    editNode(root1.node, (dv) => dv.setBigUint64(elmAt(root1.index) + ELM.deleteTid, tree.node(root1.node).mirrorTid, LE));
+    let r = check();
+    expectFound(r, 'PFS_ROOT');
+    expect(r.problems.find((p) => p.code === 'PFS_ROOT')!.pfs).toBe(1);
+    restore();
+    const file = pathOf((p, m) => m.type === 'file');
+    const f = inodeElm(BigInt(CUR0[file].obj_id));
+    editNode(f.node, (dv) => dv.setUint8(elmAt(f.index) + ELM.objType, 9));
+    r = check();
+    expect(errorCodes(r)).toEqual(['INODE_TYPE']);
   });
   it('nlinks off by one (payload and CRCs resealed)', () => {
     const file = pathOf((p, m) => m.type === 'file' && m.nlinks === 2);

@@ -17,7 +17,7 @@ import { imagePaths } from '../helpers/images.js';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(REPO, 'dist/tools/cli.js');
 
-const LIE_NAMES = ['cycle-to-root', 'leaf-count-max', 'data-len-max', 'data-crosses-bigblock', 'root-on-missing-volume', 'dir-contains-itself'];
+const LIE_NAMES = ['dag-bomb', 'cycle-to-root', 'leaf-count-max', 'data-len-max', 'data-crosses-bigblock', 'root-on-missing-volume', 'dir-contains-itself'];
 const COMMANDS: string[][] = [['info'], ['ls', '-R', '/'], ['show'], ['mirror-read', '-o', 'DEST.stream'], ['extract', '/', 'DEST']];
 // checkmap walks the whole tree too but takes seconds per run: only on the tree lies.
 const EXTRA: [string, string[]][] = [

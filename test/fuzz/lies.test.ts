@@ -20,7 +20,7 @@ import { imagePaths } from '../helpers/images.js';
 
 const MIN = { localization: 0, objId: HAMMER_MIN_KEY, recType: 0, key: HAMMER_MIN_KEY, createTid: 1n, deleteTid: 0n, objType: 0, btype: 0 };
 const MAX = { localization: 0xffffffff, objId: HAMMER_MAX_KEY, recType: 0xffff, key: HAMMER_MAX_KEY, createTid: HAMMER_MAX_TID, deleteTid: 0n, objType: 0, btype: 0 };
-const OPS: OpName[] = ['info', 'iterate', 'show', 'traverse'];
+const OPS: OpName[] = ['info', 'iterate', 'show', 'traverse', 'mirror'];
 
 let inner: BlockDevice;
 let dev: OverlayDevice;
@@ -84,6 +84,24 @@ describe('B-Tree cycles', () => {
       }
     });
   }
+  it('dag-bomb (6 nodes, 62 pointers each to the next: 62^6 paths, no loop) is refused at once', () => {
+    // Found by this suite: before the cursor checked key ranges on descent, a full scan of this
+    // tree would have taken 62^6 leaf visits (it was killed after 20 s).
+    try {
+      tell('dag-bomb');
+      const t0 = performance.now();
+      expect(() => iterate()).toThrow(/outside its parent element's range/);
+      expect(performance.now() - t0).toBeLessThan(1000);
+      const r = allOps();
+      for (const op of ['iterate', 'traverse', 'mirror'] as OpName[]) expect(r[op].error, op).toBeInstanceOf(BadFieldError);
+      expect(flagged(r.show)).toBe(true);
+      const w = walkNodes();
+      expect(w.nodes.filter((n) => n.mark === 'Y').length).toBeGreaterThan(0);
+    } finally {
+      dev.changes.clear();
+    }
+  });
+
   it('shared-child (two parents, one child: a DAG, not a loop) is visited a bounded number of times', () => {
     try {
       tell('shared-child');

@@ -47,10 +47,12 @@ describe('every fuzz target: value or HammerError', () => {
         else t.run(s);
       }
     });
-    test.prop([fc.uint8Array({ maxLength: t.maxLen })], RUNS)(`random bytes: ${t.name}`, (b) => {
+    // Whole-tree targets run ~100 inputs a second: fewer runs there.
+    const runs = t.maxLen > 16384 ? { numRuns: 60 } : RUNS;
+    test.prop([fc.uint8Array({ maxLength: t.maxLen })], runs)(`random bytes: ${t.name}`, (b) => {
       tolerate(() => t.run(b));
     });
-    test.prop([fc.nat(), patches, fc.nat()], RUNS)(`mutated real structures: ${t.name}`, (i, ps, cut) => {
+    test.prop([fc.nat(), patches, fc.nat()], runs)(`mutated real structures: ${t.name}`, (i, ps, cut) => {
       const s = patch(seeds[i % seeds.length], ps);
       tolerate(() => t.run(s));
       tolerate(() => t.run(s.subarray(0, cut % (s.length + 1))));

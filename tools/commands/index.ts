@@ -22,6 +22,24 @@ import { showUndoCommand } from './show-undo.js';
 import { replayUndoCommand } from './replay-undo.js';
 import { mirrorReadCommand } from './mirror-read.js';
 import { mirrorDumpCommand } from './mirror-dump.js';
+import { mirrorWriteCommand } from './mirror-write.js';
+import { mirrorCopyCommand } from './mirror-copy.js';
+import { pfsMasterCommand } from './pfs-master.js';
+import { pfsSlaveCommand } from './pfs-slave.js';
+import { pfsUpdateCommand } from './pfs-update.js';
+import { pfsUpgradeCommand } from './pfs-upgrade.js';
+import { pfsDowngradeCommand } from './pfs-downgrade.js';
+import { pfsDestroyCommand } from './pfs-destroy.js';
+import { importCommand } from './import.js';
+import { writeCommand } from './write.js';
+import { mkdirCommand } from './mkdir.js';
+import { rmCommand } from './rm.js';
+import { mvCommand } from './mv.js';
+import { lnCommand } from './ln.js';
+import { chmodCommand } from './chmod.js';
+import { chownCommand } from './chown.js';
+import { touchCommand } from './touch.js';
+import { snapshotCommand } from './snapshot.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -47,4 +65,22 @@ export const commands: CommandModule<any, any>[] = [
   replayUndoCommand,
   mirrorReadCommand,
   mirrorDumpCommand,
+  mirrorWriteCommand,
+  mirrorCopyCommand,
+  pfsMasterCommand,
+  pfsSlaveCommand,
+  pfsUpdateCommand,
+  pfsUpgradeCommand,
+  pfsDowngradeCommand,
+  pfsDestroyCommand,
+  importCommand,
+  writeCommand,
+  mkdirCommand,
+  rmCommand,
+  mvCommand,
+  lnCommand,
+  chmodCommand,
+  chownCommand,
+  touchCommand,
+  snapshotCommand,
 ];

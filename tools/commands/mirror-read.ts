@@ -18,6 +18,7 @@ import {
 interface Args extends CommonArgs {
   pfs?: number;
   since?: string;
+  until?: string;
   nodata?: boolean;
   o?: string;
   estimate?: boolean;
@@ -73,12 +74,14 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
   builder: (y) =>
     withPfs(withVolumes(y))
       .option('since', { type: 'string', describe: 'send changes with TID >= this (0x<hex> or decimal); default: the PFS sync_beg_tid' })
+      .option('until', { type: 'string', describe: 'send changes up to this TID (inclusive; default: the last committed TID); the stream then brings a slave to that TID' })
       .option('nodata', { type: 'boolean', default: false, describe: 'REC records without payload (flagged NODATA): for inspection, cannot be applied' })
       .option('o', { type: 'string', requiresArg: true, describe: 'write the stream to FILE (default: stdout, which must not be a terminal)' })
       .option('estimate', { type: 'boolean', default: false, describe: 'only report the records and bytes the real run would send (fast, reads no data)' })
       .option('batch-bytes', { type: 'string', describe: `split into batches of about this size, each ending in SYNC (0 = one batch; default ${DEFAULT_BATCH_BYTES / 1048576}M)` }),
   handler: run<Args>((a) => {
     const since = tidArg(a.since, 'since');
+    const until = tidArg(a.until, 'until');
     const pfsId = pfsArg(a.pfs);
     const batchBytes = a['batch-bytes'] !== undefined ? parseSize(a['batch-bytes'], 'batch-bytes') : DEFAULT_BATCH_BYTES;
     const toStdout = !a.estimate && a.o === undefined;
@@ -89,7 +92,7 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
     try {
       const ctx = { vs, tree: new BTree(vs) };
       const showProgress = !a.estimate && !a.quiet && process.stderr.isTTY === true;
-      const plan = planMirrorRead(ctx, { pfsId, since, batchBytes, prescan: showProgress });
+      const plan = planMirrorRead(ctx, { pfsId, since, until, batchBytes, prescan: showProgress });
       const head = {
         pfs: pfsId, mode: plan.source.slave ? 'slave' : 'master', tidBeg: plan.tidBeg, tidEnd: plan.tidEnd,
         batches: plan.batches.map((b) => ({ tidBeg: b.tidBeg, tidEnd: b.tidEnd, idle: b.idle })),

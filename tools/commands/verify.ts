@@ -7,7 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { withVolumes, openReadOnly, pfsArg, run, type CommonArgs } from '../common.js';
 import { Output, printJson } from '../output.js';
-import { verifyFilesystem, type Problem } from '../../src/fs/verify.js';
+import { verifyFilesystem, type Problem, type VerifyPhase } from '../../src/fs/verify.js';
 import { describeWhere, HammerError, NotFoundError } from '../../src/errors.js';
 import { BTree } from '../../src/btree/btree.js';
 import { listPfs } from '../../src/fs/pfs.js';
@@ -19,6 +19,10 @@ interface VerifyArgs extends CommonArgs {
   data?: boolean;
   max?: number;
 }
+
+const PHASE_TEXT: Record<VerifyPhase, string> = {
+  btree: 'the B-Tree and record data', freemap: 'the freemap', undo: 'the UNDO FIFO', filesystem: 'directories and inodes',
+};
 
 function problemJson(p: Problem): Record<string, unknown> {
   const { hammerOff, ...rest } = p.where;
@@ -55,7 +59,11 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
         }
         if (ids && !ids.includes(pfs[0])) throw new NotFoundError('no such PFS', { structure: `PFS ${pfs[0]}` });
       }
-      const r = verifyFilesystem(vs, { pfs, checkData: a.data !== false, maxProblems: Math.max(0, a.max ?? 10000) });
+      // A progress line on a TTY only (../shared/CLI.md), erased before the report is printed.
+      const tty = process.stderr.isTTY && !a.quiet;
+      const onPhase = tty ? (ph: VerifyPhase) => process.stderr.write(`\rverify: checking ${PHASE_TEXT[ph]}...\x1b[K`) : undefined;
+      const r = verifyFilesystem(vs, { pfs, checkData: a.data !== false, maxProblems: Math.max(0, a.max ?? 10000), onPhase });
+      if (tty) process.stderr.write('\r\x1b[K');
       if (a.json) {
         printJson({
           command: 'verify', clean: r.clean, errors: r.errors, warnings: r.warnings, infos: r.infos, truncated: r.truncated,
@@ -65,7 +73,6 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
       } else {
         const o = new Output();
         for (const p of r.problems) {
-          if (a.quiet && p.severity !== 'error') continue;
           const obj = p.objId !== undefined ? ` [pfs ${p.pfs} obj ${'0x' + BigInt.asUintN(64, p.objId).toString(16).padStart(16, '0')}]` : p.pfs !== undefined ? ` [pfs ${p.pfs}]` : '';
           o.line(`${p.severity.padEnd(7)} ${p.code}: ${p.message}${obj}: ${describeWhere(p.where)}`);
         }

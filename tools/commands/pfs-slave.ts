@@ -1,0 +1,2 @@
+// hammerfs pfs-slave: defined with pfs-master (same code, slave flag set).
+export { pfsSlaveCommand } from './pfs-master.js';
