@@ -12,7 +12,7 @@
  * returns exactly what it returns on the pristine image. Header damage has no CRC to catch it
  * (newfs leaves vol_crc 0), so there only "no crash, no hang" is checked.
  */
-import { HammerError, CrcMismatchError, type Where } from '../src/errors.js';
+import { HammerError, BadFieldError, CrcMismatchError, type Where } from '../src/errors.js';
 import { openDevice, type BlockDevice } from '../src/io/device.js';
 import { FaultDevice } from '../src/io/memory-device.js';
 import { readVolumeHeader, assembleVolumeSet, VolumeSet } from '../src/volume/volume-set.js';
@@ -116,16 +116,13 @@ function iterate(vs: VolumeSet): string {
     n++;
     const l = c.leaf();
     const where: Where = { structure: 'record data', hammerOff: l.dataOffset, index: c.index };
-    if (l.dataLen < 0 || l.dataLen > HAMMER_XBUFSIZE) throw new BadLen(`data_len ${l.dataLen} out of range`, where);
+    if (l.dataLen < 0 || l.dataLen > HAMMER_XBUFSIZE) throw new BadFieldError(`data_len ${l.dataLen} out of range`, where);
     if (l.dataLen === 0 || l.dataOffset === 0n) continue;
     const d = vs.read(l.dataOffset, l.dataLen, where);
     if (recordDataCrcVerdict(l.recType, d, l.dataCrc, vs.version) === null) throw new CrcMismatchError(where, 0, l.dataCrc, 'record data CRC mismatch');
     h = crc32(d.subarray(0, l.recType === HAMMER_RECTYPE_INODE ? HAMMER_INODE_CRCSIZE : d.length), h);
   }
   return `${n}:${h}`;
-}
-class BadLen extends HammerError {
-  readonly code = 'E_FIELD';
 }
 
 function show(vs: VolumeSet): { bad: number; text: string } {
@@ -296,10 +293,10 @@ export function runImageCampaign(imageDir: string, o: { runs: number; seed: numb
   const byRegion: Record<string, number> = {};
   const findings: string[] = [];
   let flips = 0, maxMs = 0, maxHeapMb = 0, runs = 0;
-  for (const [i, image] of images.entries()) {
+  for (const image of images) {
     const c = prepareCampaign(imageDir, image);
     try {
-      const n = Math.ceil(o.runs / images.length) - (i === 0 ? 0 : 0);
+      const n = Math.ceil(o.runs / images.length);
       for (let r = 0; r < n; r++) {
         let rep: RunReport;
         try {

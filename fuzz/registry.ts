@@ -1,26 +1,21 @@
 /**
- * All fuzz targets: the decoder targets of targets.ts plus the mirror stream parsers' targets,
- * which are only added when those modules exist (they are written in parallel; a missing module
- * must not break the fuzzer or the tests).
+ * All fuzz targets: the decoder targets of targets.ts, the mirror stream parsers', the whole-tree
+ * structural target and UNDO recovery. Self-test targets with planted bugs are added only with
+ * HAMMERFS_FUZZ_SELFTEST=1 (test/fuzz/harness.test.ts).
  */
 import { TARGETS, type FuzzTarget } from './targets.js';
+import { MIRROR_TARGETS } from './mirror-targets.js';
 import { treeTarget } from './tree-target.js';
 import { undoTarget } from './undo-target.js';
+
+/** Every real target (no self-tests), synchronously. */
+export const BASE_TARGETS: FuzzTarget[] = [...TARGETS, ...MIRROR_TARGETS, treeTarget, undoTarget];
 
 let cached: FuzzTarget[] | undefined;
 
 export async function allTargets(): Promise<FuzzTarget[]> {
   if (cached) return cached;
-  const out = [...TARGETS, treeTarget, undoTarget];
-  try {
-    // A computed specifier: the module may not exist yet, and tsc must not insist on it.
-    const spec = './mirror-targets.js';
-    const m = (await import(spec)) as { MIRROR_TARGETS?: FuzzTarget[] };
-    if (m.MIRROR_TARGETS) out.push(...m.MIRROR_TARGETS);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ERR_MODULE_NOT_FOUND' && !/Cannot find module|Failed to load url|does not provide an export/.test(String(e))) throw e;
-  }
+  const out = BASE_TARGETS.slice();
   if (process.env.HAMMERFS_FUZZ_SELFTEST === '1') out.push(...SELFTEST);
   cached = out;
   return out;

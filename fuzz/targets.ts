@@ -287,8 +287,3 @@ const volumeSet: FuzzTarget = {
 };
 
 export const TARGETS: FuzzTarget[] = [volumeHeader, blockmap, btreeNode, baseCmp, inode, dirent, pfs, snapshot, fifo, dirhash, volumeSet];
-
-/** Register a target defined elsewhere (the mirror stream parsers, once they exist). */
-export function targetByName(name: string): FuzzTarget | undefined {
-  return TARGETS.find((t) => t.name === name);
-}

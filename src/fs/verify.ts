@@ -32,6 +32,24 @@
  *
  * Rules that are not in any header were derived from the images in images/ (DragonFly newfs
  * output and content-v7, accepted by DragonFly's own show/checkmap): they all verify clean.
+ * Not checked, by design: file size against DATA records (holes and records past EOF are legal),
+ * deleted records' contents (history), and records of PFSs outside `pfs`.
+ *
+ * Problem codes (E error, W warning, I info):
+ *   volume  VOL_CRC W, BLOCKMAP_CRC W, NEXT_TID W (I for newfs's off-by-one), STAT_FREEBIGBLOCKS E,
+ *           STAT_BIGBLOCKS E, STAT_INODES W
+ *   btree   NODE_UNREADABLE, NODE_LOOP, NODE_CRC, NODE_TYPE, NODE_COUNT, NODE_EMPTY W, KEY_ORDER,
+ *           KEY_BOUNDS, BTYPE, RBN_BTYPE I, CHILD_PARENT, MIRROR_TID, LEAF_DEPTH, TID, DUP_VISIBLE,
+ *           LOCALIZATION, REC_TYPE W
+ *   data    DATA_CRC, DATA_LEN, DATA_UNREADABLE, DATA_ZONE, DATA_KEY, DATA_SHAPE W
+ *   freemap FREEMAP_ZONE (checkmap BZ), FREEMAP_FREE (BM), FREEMAP_APPEND (BA), UNMAPPED,
+ *           FREEMAP_UNREADABLE, LAYER1_CRC, LAYER1_FREE, LAYER1_EXTRA, LAYER1_MISSING, LAYER2_CRC,
+ *           LAYER2_APPEND, LAYER2_FREE, LAYER2_ZONE, LAYER2_UNAVAIL, LAYER2_BEYOND, LAYER2_MORE,
+ *           FREE_NOT_RESET, LEAKED, UNREFERENCED W
+ *   undo    UNDO_POINTER, UNDO_ARRAY, UNDO_RECORD, UNDO_ILLEGAL W (outside the active range)
+ *   fs      PFS_LIST W, PFS_MISSING, PFS_ROOT, INODE_TYPE, INODE_CAPS, DIRENT_ORPHAN, DIRENT_LOC,
+ *           DIRENT_NAME, DIRENT_HASH, DIRENT_DUP, DIRENT_PFS, DIRENT_TARGET, DIRENT_TYPE, NLINKS,
+ *           UNREACHABLE, PARENT, SYMLINK_SIZE, ORPHAN_RECORD, DATA_OWNER
  */
 import { HammerError, type Where } from '../errors.js';
 import {

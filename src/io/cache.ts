@@ -18,6 +18,12 @@ export class BufferCache {
   private map = new Map<number, CachedBuffer>();
   hits = 0;
   misses = 0;
+  /**
+   * Bumped whenever cached bytes are changed or dropped from outside (update, invalidate,
+   * clear): facts derived from cached or device bytes (data CRC verdicts, positioned readers)
+   * are only reused while it stays the same.
+   */
+  writeGen = 0;
   constructor(
     private readonly devices: readonly BlockDevice[],
     private readonly budgetBytes = 64 * 1024 * 1024,
@@ -46,12 +52,26 @@ export class BufferCache {
     }
     return b;
   }
+  /**
+   * True when get() returns exactly what the devices hold (this class, not a subclass that puts
+   * private copies in front, like the write overlay): readers may then read large spans straight
+   * from the device into their own memory, bypassing (and not polluting) the cache.
+   */
+  get mirrorsDevices(): boolean {
+    return this.get === BufferCache.prototype.get;
+  }
+  /** The device behind volume `vol` (for reads that bypass the cache; see mirrorsDevices). */
+  device(vol: number): BlockDevice {
+    return this.devices[vol];
+  }
   /** Drop a cached buffer (after a write that bypassed it). */
   invalidate(vol: number, pos: number): void {
+    this.writeGen++;
     this.map.delete(this.key(vol, pos - (pos % CACHE_BUFSIZE)));
   }
   /** If the buffer holding [pos, pos+data.length) is cached, update it in place (write-through). */
   update(vol: number, pos: number, data: Uint8Array): void {
+    this.writeGen++;
     let done = 0;
     while (done < data.length) {
       const p = pos + done;
@@ -63,6 +83,7 @@ export class BufferCache {
     }
   }
   clear(): void {
+    this.writeGen++;
     this.map.clear();
   }
   get sizeBytes(): number {

@@ -33,6 +33,7 @@
  * (an aggregate of every TID below); newfs leaves that 0, and then the leaves are scanned.
  * tid_end of a slave: its sync_end_tid (the slave is valid as of that TID).
  * tid_beg: max(0, source sync_beg_tid), or --since exactly (inclusive) when given.
+ * A batch is IDLE only when tid_beg > tid_end (tid_end being inclusive; see planMirrorRead).
  */
 import { BadFieldError, NotFoundError, UsageError, type Where } from '../errors.js';
 import {
@@ -328,7 +329,7 @@ export interface MirrorBatchPlan {
   tidBeg: bigint;
   /** Inclusive; PFSD #2 carries it as sync_end_tid. */
   tidEnd: bigint;
-  /** No work (tid_beg >= tid_end): PFSD, PFSD, IDLE. */
+  /** No work (tid_beg > tid_end): PFSD, PFSD, IDLE. */
   idle: boolean;
 }
 
@@ -365,7 +366,10 @@ export function planMirrorRead(ctx: MirrorContext, o: MirrorReadOptions): Mirror
   const tidEnd = o.until !== undefined && o.until < source.tidEnd ? o.until : source.tidEnd;
   const tidBeg = o.since ?? (source.syncBegTid > 0n ? source.syncBegTid : 0n);
   const plan: MirrorReadPlan = { pfsId: o.pfsId, source, tidBeg, tidEnd, batches: [] };
-  if (tidBeg >= tidEnd) {
+  // tid_end is inclusive here (the highest committed TID, not the kernel's next flush TID), so a
+  // window of exactly one TID still has work: lh1's "tid_beg >= tid_end -> IDLE" would drop a
+  // master's single transaction made since the slave's last sync (tid_beg = sync_end + 1).
+  if (tidBeg > tidEnd) {
     plan.batches.push({ tidBeg, tidEnd, idle: true });
     return plan;
   }
@@ -412,6 +416,23 @@ export interface MirrorReadRunOptions {
   callBytes?: number;
   /** Called every few hundred records and after each batch. */
   progress?: (p: MirrorReadProgress) => void;
+  /**
+   * Keep `resume` up to date with the last point whose bytes were all handed to the sink (the
+   * writer is flushed after every MIRROR_READ call, so callBytes should be set too): what a
+   * resume token names after an interruption.
+   */
+  resume?: ResumePoint;
+  /** Start the first batch at this key (a resumed transfer): a SKIP from the PFS's first key to it goes first. */
+  startKey?: BaseElm;
+}
+
+/** Where a transfer stands: the batch being sent and the key its next MIRROR_READ call starts at. */
+export interface ResumePoint {
+  tidBeg: bigint;
+  tidEnd: bigint;
+  key: BaseElm;
+  /** False until the first record of a batch has been delivered. */
+  started: boolean;
 }
 
 export interface MirrorReadReport {
@@ -452,13 +473,28 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
       }
     : undefined;
   const writerSink = new WriterSink(w, tick);
+  let startKey = o.startKey;
+  const rp = o.resume;
   for (const b of plan.batches) {
+    if (rp) {
+      rp.tidBeg = b.tidBeg;
+      rp.tidEnd = b.tidEnd;
+      rp.key = startKey ?? MIRROR_KEY_BEG;
+      rp.started = startKey !== undefined;
+    }
     w.pfsd(plan.source.pfsd);
     w.pfsd(batchPfsd(plan.source, b.tidEnd));
     if (b.idle) {
       w.idle();
     } else {
       let key: BaseElm = MIRROR_KEY_BEG;
+      if (startKey) {
+        // resumed: records before startKey reached the target already; the SKIP keeps its
+        // deletion sweep out of that range and moves its key_cur to startKey
+        if (cmpBaseElm(startKey, MIRROR_KEY_BEG) > 0) w.skip(MIRROR_KEY_BEG, startKey);
+        key = startKey;
+        startKey = undefined;
+      }
       for (;;) {
         const sink = o.callBytes ? new BudgetSink(writerSink, o.callBytes) : writerSink;
         const r = mirrorReadCall(ctx, { pfsId: plan.pfsId, keyBeg: key, keyEnd: MIRROR_KEY_END, tidBeg: b.tidBeg, tidEnd: b.tidEnd, nodata: o.nodata }, sink);
@@ -469,6 +505,11 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
         rep.ignored += r.ignored;
         rep.crcErrors += r.crcErrors;
         n = 0;
+        if (rp) {
+          w.flush();
+          rp.key = r.keyCur;
+          rp.started = true;
+        }
         if (r.done) break;
         if (o.callBytes && r.rec + r.pass + r.skip === 0) {
           // not even one record fits: a budget below the largest record would loop forever
@@ -477,6 +518,8 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
         key = r.keyCur;
       }
       w.sync();
+      // with resume tracking, a batch counts as delivered only once its SYNC is out
+      if (rp) w.flush();
     }
     rep.batches++;
     report(rep.batches);

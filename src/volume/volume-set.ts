@@ -166,16 +166,53 @@ export class VolumeSet {
       return buf.bytes.subarray(at, at + len);
     }
     const out = new Uint8Array(len);
+    this.readPhysInto(loc.vol, loc.pos, len, out, 0, where ?? { structure: 'offset', hammerOff: off });
+    return out;
+  }
+
+  /**
+   * Copy `len` bytes at an encoded offset into `out` at `outOff` (same checks as read()). Where
+   * the cache mirrors the devices this is one device read that leaves the cache alone: file data
+   * streamed through here neither evicts the metadata working set nor is copied twice.
+   */
+  readInto(off: bigint, len: number, out: Uint8Array, outOff: number, where?: Where): void {
+    if (!Number.isInteger(len) || len < 0 || len > HAMMER_BIGBLOCK_SIZE) {
+      throw new BadFieldError(`refusing to read ${len} bytes`, where ?? { structure: 'offset', hammerOff: off });
+    }
+    const loc = this.locate(off, len, where);
+    this.readPhysInto(loc.vol, loc.pos, len, out, outOff, where ?? { structure: 'offset', hammerOff: off });
+  }
+
+  /**
+   * Copy device bytes [pos, pos+len) of volume `vol` (a range locate() has checked, or a run of
+   * adjacent checked ranges) into `out` at `outOff`: one device read when the cache mirrors the
+   * devices, else buffer by buffer through the cache (so a write overlay's private copies win).
+   */
+  readPhysInto(vol: number, pos: number, len: number, out: Uint8Array, outOff: number, where: Where): void {
+    if (outOff < 0 || outOff + len > out.length) throw new BadFieldError(`${len} bytes do not fit the destination`, where);
+    if (len === 0) return;
+    const v = this.volumes[vol];
+    if (this.cache.mirrorsDevices) {
+      try {
+        this.cache.device(vol).readInto(out.subarray(outOff, outOff + len), pos);
+      } catch (e) {
+        if (e instanceof ShortReadError) {
+          throw new ShortReadError('volume is truncated: data lies past the end of the device', { ...where, volNo: vol, rawOffset: pos, path: v.device.path });
+        }
+        throw e;
+      }
+      return;
+    }
+    const bufBeg = v.header.bufBeg;
     let done = 0;
     while (done < len) {
-      const p = loc.pos + done;
-      const r = (p - h.bufBeg) % CACHE_BUFSIZE;
+      const p = pos + done;
+      const r = (p - bufBeg) % CACHE_BUFSIZE;
       const n = Math.min(len - done, CACHE_BUFSIZE - r);
-      const buf = this.cache.get(loc.vol, p - r);
-      out.set(buf.bytes.subarray(r, r + n), done);
+      const buf = this.cache.get(vol, p - r);
+      out.set(buf.bytes.subarray(r, r + n), outOff + done);
       done += n;
     }
-    return out;
   }
 
   /** Read raw bytes of a volume by device position (headers, zone-1 addresses). */

@@ -43,6 +43,9 @@ describe('hammerfs verify on the real images', () => {
     r = cli(['verify', '--pfs', '1', '--json', '-f', vols('content-v7')]);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(r.out).stats.pfs.map((p: { id: number }) => p.id)).toEqual([1]);
+    // --max bounds the list, not the counts
+    const j = JSON.parse(cli(['verify', '--max', '1', '--no-data', '--json', '-f', vols('v6')]).out);
+    expect([j.problems.length, j.warnings, j.truncated, j.clean]).toEqual([1, 3, true, true]);
   });
 });
 

@@ -10,6 +10,8 @@ import { openVolumeSetForWrite } from '../../src/volume/writable-volume-set.js';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
 import { namekeyAlg1 } from '../../src/ondisk/dirhash.js';
 import { verifyFilesystem } from '../../src/fs/verify.js';
+import { checkmap } from '../../src/btree/checkmap.js';
+import { BTree } from '../../src/btree/btree.js';
 import { checkTree, checkFreemap } from '../write/check.js';
 
 export function tmpDir(tag: string): { dir: string; cleanup: () => void } {
@@ -139,6 +141,15 @@ export function generateTree(root: string, spec: TreeSpec): string {
   } catch {
     /* no mkfifo: the tree simply has no fifo */
   }
+  // device nodes need root (CI runs as root); elsewhere the tree has none
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync('mknod', [path.join(misc, 'chr'), 'c', '1', '3']);
+      execFileSync('mknod', [path.join(misc, 'blk'), 'b', '259', '70000']);
+    } catch {
+      /* no mknod */
+    }
+  }
   const tNow = new Date('2021-03-04T05:06:07.123Z');
   fs.utimesSync(path.join(misc, 'orig'), tNow, tNow);
   return root;
@@ -152,7 +163,11 @@ export function checkImage(paths: string[]): { problems: string[]; depth: number
     const f = checkFreemap(vs, t.used);
     const v = verifyFilesystem(vs);
     const vp = v.problems.filter((p) => p.severity === 'error').map((p) => `verify ${p.code}: ${p.message}`);
-    return { problems: [...t.problems, ...f.problems, ...vp], depth: t.depth };
+    // hammer checkmap's rules (src/btree/checkmap.ts): freemap vs B-Tree and UNDO references
+    const cm = checkmap(new BTree(vs));
+    const cp = [...cm.badNodes.map((b) => `checkmap bad node ${JSON.stringify(b, (_k, x) => (typeof x === 'bigint' ? x.toString(16) : x))}`)];
+    if (cm.errors) cp.push(`checkmap: ${cm.errors} errors`);
+    return { problems: [...t.problems, ...f.problems, ...vp, ...cp], depth: t.depth };
   } finally {
     vs.close();
   }

@@ -2,6 +2,7 @@
 // TID is read back through HammerFs (as-of) and must show exactly the model's state at it.
 import { describe, it, expect, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import { HammerWriter } from '../../src/fs/write/writer.js';
 import { HammerFs } from '../../src/fs/index.js';
 import { HAMMER_MAX_TID } from '../../src/ondisk/constants.js';
@@ -172,5 +173,7 @@ describe('history', () => {
       expect(now.view({ asof: HAMMER_MAX_TID }).root().objId).toBe(1n);
     });
     expect(checkImage([img]).problems).toEqual([]);
+    // local cross-checks with other tools: keep a copy of the image
+    if (process.env.HAMMERFS_FILEOPS_KEEP) fs.copyFileSync(img, process.env.HAMMERFS_FILEOPS_KEEP);
   }, 300_000);
 });

@@ -59,6 +59,12 @@ function compareTree(hfs: HammerFs, local: string, inside: string): string[] {
         else if (!Buffer.from(hfs.readlink(ino)).equals(fs.readlinkSync(l, { encoding: 'buffer' }))) d('symlink target');
       } else if (st.isFIFO()) {
         if (ino.type !== 'fifo') d(`type ${ino.type}`);
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        if (ino.type !== (st.isCharacterDevice() ? 'chr' : 'blk')) d(`type ${ino.type}`);
+        // glibc dev_t layout
+        const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn));
+        const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn));
+        if (ino.rmajor !== major || ino.rminor !== minor) d(`device ${ino.rmajor},${ino.rminor} != ${major},${minor}`);
       }
     }
   };

@@ -18,8 +18,8 @@ export interface TreeEntry {
   link?: string;
 }
 
-/** Every path of PFS `pfs` as of `asof` (undefined = the PFS default: now, or a slave's sync_end_tid). */
-export function snapshotTree(vs: VolumeSet, pfs: number, asof?: bigint): Map<string, TreeEntry> {
+/** Every path of PFS `pfs` as of `asof` (undefined = the PFS default: now, or a slave's sync_end_tid). dirMtime false: ignore directory mtimes. */
+export function snapshotTree(vs: VolumeSet, pfs: number, asof?: bigint, o: { dirMtime?: boolean } = {}): Map<string, TreeEntry> {
   const fs = HammerFs.open(vs, { pfs, asof });
   const out = new Map<string, TreeEntry>();
   const walk = (dir: Inode, prefix: string, depth: number) => {
@@ -32,6 +32,10 @@ export function snapshotTree(vs: VolumeSet, pfs: number, asof?: bigint): Map<str
         type: ino.type, mode: ino.mode, uid: ino.uid, gid: ino.gid, size: ino.size.toString(), mtime: ino.mtime.toString(),
         nlinks: ino.nlinks.toString(), uflags: ino.uflags,
       };
+      // A directory's mtime changes in place (no new INODE record, not under data_crc) when an
+      // entry is added or removed, and mirroring carries records, not in-place edits: HAMMER
+      // slaves keep the directory mtime of the last INODE record version.
+      if (ino.type === 'dir' && o.dirMtime === false) t.mtime = '-';
       if (ino.type === 'file') {
         const h = crypto.createHash('sha256');
         for (const c of fs.stream(ino)) h.update(c);

@@ -762,7 +762,11 @@ export class HammerWriter {
     scanRecords(this.tree, dirLocalization(this.pfs, dir.data.capFlags), dir.objId, HAMMER_RECTYPE_DIRENTRY, HAMMER_MIN_KEY, KEY_MAX, CURRENT, (node, i) => {
       names.push(decodeEntryData(readPayload(this.ctx, node.leaf(i), leafWhere(node, i)), leafWhere(node, i)).name);
     });
-    for (const nm of names) n += this.removeTree(Buffer.concat([base, Buffer.from('/'), nm]));
+    for (const nm of names) {
+      n += this.removeTree(Buffer.concat([base, Buffer.from('/'), nm]));
+      // a batch caller (rm -r) keeps memory bounded: commit every batchBytes of changes
+      if (!this.autoCommit) this.maybeCommit();
+    }
     this.rmdir(path);
     return n + 1;
   }
