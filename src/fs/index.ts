@@ -21,7 +21,7 @@ import type { VolumeSet } from '../volume/volume-set.js';
 import { CURRENT, type FsContext } from './records.js';
 import { loadInode, inodeVersions, fileTypeOf, ifmtOf, type Inode, type FileType } from './inode.js';
 import { lookupEntry, readDirectory, entryVersions, type DirEntry } from './directory.js';
-import { readFileRange, streamFile, dataRecords, type DataRecord } from './file.js';
+import { readFileRange, readFileInto, streamFile, dataRecords, FileReader, type DataRecord } from './file.js';
 import { readSymlink, presentPfsLink, pfsLinkId } from './symlink.js';
 import { listPfs, getPfs, type PfsInfo } from './pfs.js';
 import { listSnapshots, type SnapshotInfo } from './snapshot.js';
@@ -29,7 +29,7 @@ import { inodeHistory, type InodeHistory, type HistoryTid } from './history.js';
 import { resolvePath, parsePath, pfsDefaultAsof, type Resolved, type PathComponent } from './path.js';
 
 export type { Inode, FileType, DirEntry, DataRecord, PfsInfo, SnapshotInfo, InodeHistory, HistoryTid, Resolved, PathComponent, FsContext };
-export { CURRENT, fileTypeOf, ifmtOf, parsePath, pfsLinkId, presentPfsLink };
+export { CURRENT, fileTypeOf, ifmtOf, parsePath, pfsLinkId, presentPfsLink, FileReader };
 
 export interface HammerFsOptions {
   /** PFS id, 0..65535 (default 0). */
@@ -179,6 +179,22 @@ export class HammerFs {
   /** Bytes [offset, offset+length) of a file as of `asof` (default ino.viewTid), clipped to its size. */
   read(ino: Inode, offset: number, length: number, asof: bigint = ino.viewTid): Uint8Array {
     return readFileRange(this.ctx, ino, offset, length, asof);
+  }
+
+  /**
+   * Copy bytes [offset, offset+length) of a file as of `asof` (default ino.viewTid), clipped to its
+   * size, into out[outOff...]; returns the count copied. Holes are written as zeros.
+   */
+  readInto(ino: Inode, offset: number, length: number, out: Uint8Array, outOff = 0, asof: bigint = ino.viewTid): number {
+    return readFileInto(this.ctx, ino, offset, length, asof, out, outOff);
+  }
+
+  /**
+   * A reader for one file as of `asof` (default ino.viewTid): for many reads of the same file,
+   * sequential ones continue where the previous read stopped instead of seeking from the root.
+   */
+  reader(ino: Inode, asof: bigint = ino.viewTid): FileReader {
+    return new FileReader(this.ctx, ino, asof);
   }
 
   /** The whole file in chunks (bounded memory), as of `o.asof` (default ino.viewTid). */

@@ -97,6 +97,67 @@ export function findRecord(tree: BTree, loc: number, objId: bigint, recType: num
   return hit;
 }
 
+/*
+ * Data CRC verdicts. A record's payload is checked the first time it is read; after that, while
+ * the volume set's cache mirrors the media and nothing has been written through it (writeGen),
+ * the same (data_offset, data_len, data_crc) is known good and re-reads skip the CRC. The key
+ * includes length and CRC, so a leaf that points other bytes at the same offset is checked anew.
+ * Bounded: the oldest verdicts go first.
+ */
+const VERDICTS_MAX = 1 << 16;
+/** Payloads shorter than this are cheaper to checksum than to look up. */
+const VERDICT_MIN_LEN = 1024;
+
+interface Verdicts {
+  gen: number;
+  /** data_offset -> data_crc * 2^17 + data_len (both exact in a double: < 2^49). */
+  map: Map<bigint, number>;
+}
+const verdicts = new WeakMap<VolumeSet, Verdicts>();
+
+function verdictsOf(vs: VolumeSet): Verdicts | undefined {
+  const cache = vs.cache;
+  if (!cache.mirrorsDevices) return undefined; // a write overlay is in front: check every time
+  let v = verdicts.get(vs);
+  if (!v) {
+    v = { gen: cache.writeGen, map: new Map() };
+    verdicts.set(vs, v);
+  } else if (v.gen !== cache.writeGen) {
+    v.gen = cache.writeGen;
+    v.map.clear();
+  }
+  return v;
+}
+
+/** Whether the payload (dataOffset, len, crc) was already found to match its CRC. */
+export function dataVerdictKnown(vs: VolumeSet, dataOffset: bigint, len: number, crc: number): boolean {
+  if (len < VERDICT_MIN_LEN) return false;
+  const v = verdictsOf(vs);
+  return v !== undefined && v.map.get(dataOffset) === crc * 131072 + len;
+}
+
+/** Remember that the payload (dataOffset, len, crc) matched its CRC. */
+export function rememberDataVerdict(vs: VolumeSet, dataOffset: bigint, len: number, crc: number): void {
+  if (len < VERDICT_MIN_LEN) return;
+  const v = verdictsOf(vs);
+  if (!v) return;
+  if (v.map.size >= VERDICTS_MAX && !v.map.has(dataOffset)) v.map.delete(v.map.keys().next().value as bigint);
+  v.map.set(dataOffset, crc * 131072 + len);
+}
+
+/**
+ * Check a payload's CRC (leaf rules: INODE records cover 112 bytes) unless its verdict is known;
+ * throws CrcMismatchError at `where`.
+ */
+export function checkPayloadCrc(vs: VolumeSet, recType: number, dataOffset: bigint, dataCrc: number, b: Uint8Array, where: Where): void {
+  if (dataVerdictKnown(vs, dataOffset, b.length, dataCrc)) return;
+  const v = vs.version;
+  if (recordDataCrcVerdict(recType, b, dataCrc, v) === null) {
+    throw new CrcMismatchError({ ...where, field: 'data_crc' }, recordDataCrc(recType, b, v), dataCrc, `record data CRC mismatch (${crcAlgFor(v)})`);
+  }
+  rememberDataVerdict(vs, dataOffset, b.length, dataCrc);
+}
+
 /**
  * The payload of a leaf: data_len bytes at data_offset (data_offset 0 = zero fill). Checks
  * data_len against the 64 KiB record limit and, when ctx.verifyData, the data CRC (INODE records:
@@ -108,11 +169,6 @@ export function readPayload(ctx: FsContext, leaf: LeafElm, where: Where): Uint8A
   if (len === 0) return new Uint8Array(0);
   if (leaf.dataOffset === 0n) return new Uint8Array(len);
   const b = ctx.vs.read(leaf.dataOffset, len, { structure: 'record data', hammerOff: leaf.dataOffset });
-  if (ctx.verifyData) {
-    const v = ctx.vs.version;
-    if (recordDataCrcVerdict(leaf.recType, b, leaf.dataCrc, v) === null) {
-      throw new CrcMismatchError({ ...where, field: 'data_crc' }, recordDataCrc(leaf.recType, b, v), leaf.dataCrc, `record data CRC mismatch (${crcAlgFor(v)})`);
-    }
-  }
+  if (ctx.verifyData) checkPayloadCrc(ctx.vs, leaf.recType, leaf.dataOffset, leaf.dataCrc, b, where);
   return b;
 }

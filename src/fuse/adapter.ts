@@ -8,7 +8,7 @@
  */
 import { HammerFs, type Inode, type FileType } from '../fs/index.js';
 import { HAMMER_BIGBLOCK_SIZE } from '../ondisk/constants.js';
-import type { DirEntryRef, FsNode, FsSource, NodeAttr, NodeKind, SnapshotRef, StatfsInfo, TreeView } from './source.js';
+import type { DirEntryRef, FileReaderRef, FsNode, FsSource, NodeAttr, NodeKind, SnapshotRef, StatfsInfo, TreeView } from './source.js';
 
 const BLOCK = 16384;
 
@@ -74,9 +74,11 @@ class HammerTreeView implements TreeView {
   }
 
   read(node: FsNode, pos: number, len: number, into: Uint8Array): number {
-    const b = this.fs.read(node as Inode, pos, len, this.asof);
-    into.set(b, 0);
-    return b.length;
+    return this.fs.readInto(node as Inode, pos, len, into, 0, this.asof);
+  }
+
+  reader(node: FsNode): FileReaderRef {
+    return this.fs.reader(node as Inode, this.asof);
   }
 
   readlink(node: FsNode): Uint8Array {

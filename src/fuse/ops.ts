@@ -22,7 +22,7 @@
  */
 import { InoMap } from './inomap.js';
 import { Errno, errnoFor, EISDIR, EINVAL, ENOENT, ENOTDIR, EROFS, ENODATA } from './errno.js';
-import type { FsNode, FsSource, NodeAttr, NodeKind, SnapshotRef, TreeView } from './source.js';
+import type { FileReaderRef, FsNode, FsSource, NodeAttr, NodeKind, SnapshotRef, TreeView } from './source.js';
 
 const S_IFMT: Record<NodeKind, number> = {
   file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000, chr: 0o020000, blk: 0o060000,
@@ -37,6 +37,12 @@ const BLKSIZE = 16384;
 const RA_MIN = 128 * 1024;
 const RA_MAX = 4 * 1024 * 1024;
 const RA_BUDGET = 64 * 1024 * 1024;
+/**
+ * Sequential requests at least this large are read straight into the kernel's reply buffer (the
+ * kernel's own read-ahead sends 128 KiB requests): the file reader continues its cursor from the
+ * previous request, so a window buffer would only add a copy. Smaller requests use the window.
+ */
+const DIRECT_MIN = 64 * 1024;
 /** Resolved paths kept (each holds a decoded inode, well under 1 KiB). */
 const PATH_CACHE_MAX = 20_000;
 
@@ -65,6 +71,8 @@ type Resolved =
 interface Handle {
   view: TreeView;
   node: FsNode;
+  /** Continues its B-Tree cursor across sequential reads (window fills, large requests). */
+  reader: FileReaderRef;
   size: number;
   /** Read-ahead buffer: file bytes [bufPos, bufPos + bufLen). */
   buf: Uint8Array | null;
@@ -310,7 +318,7 @@ export class HammerFuseOps {
     let fh = this.nextFh;
     while (this.handles.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
     this.nextFh = (fh + 1) >>> 0;
-    this.handles.set(fh, { view: r.view, node: r.node, size: st.size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN });
+    this.handles.set(fh, { view: r.view, node: r.node, reader: r.view.reader(r.node), size: st.size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN });
     return fh;
   }
 
@@ -337,7 +345,7 @@ export class HammerFuseOps {
       // serve it by path without read-ahead.
       const r = this.resolve(path);
       if (r.t !== 'node') throw new Errno(EISDIR);
-      h = { view: r.view, node: r.node, size: this.statOf(r).size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN };
+      h = { view: r.view, node: r.node, reader: r.view.reader(r.node), size: this.statOf(r).size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN };
     }
     this.stats.reads++;
     if (pos >= h.size || len <= 0) return 0;
@@ -353,10 +361,11 @@ export class HammerFuseOps {
         continue;
       }
       const sequential = p === h.lastEnd || (h.buf !== null && p === h.bufPos + h.bufLen);
-      if (!sequential) {
-        // Random access: read exactly what was asked, straight into the reply buffer.
-        h.window = RA_MIN;
-        const n = h.view.read(h.node, p, want - done, out.subarray(done, want));
+      if (!sequential || want - done >= DIRECT_MIN) {
+        // Random access, or a request big enough to be worth its own read: exactly what was
+        // asked, straight into the reply buffer.
+        if (!sequential) h.window = RA_MIN;
+        const n = h.reader.readInto(p, want - done, out, done);
         done += n;
         if (n === 0) break;
         continue;
@@ -368,7 +377,7 @@ export class HammerFuseOps {
         // sequentially at once fall back to plain reads instead of piling up buffers.
         const have = h.buf ? h.buf.length : 0;
         if (this.raBytes - have + span > RA_BUDGET) {
-          const n = h.view.read(h.node, p, want - done, out.subarray(done, want));
+          const n = h.reader.readInto(p, want - done, out, done);
           done += n;
           if (n === 0) break;
           continue;
@@ -378,14 +387,14 @@ export class HammerFuseOps {
       }
       h.bufPos = p;
       try {
-        h.bufLen = h.view.read(h.node, p, span, h.buf);
+        h.bufLen = h.reader.readInto(p, span, h.buf, 0);
       } catch (e) {
         // Damage somewhere in the read-ahead window must not fail a request for bytes before
         // it: retry exactly the requested range (which throws if the damage is in there).
         h.bufLen = 0;
         h.window = RA_MIN;
         if (span <= want - done) throw e;
-        const n = h.view.read(h.node, p, want - done, out.subarray(done, want));
+        const n = h.reader.readInto(p, want - done, out, done);
         done += n;
         if (n === 0) break;
         continue;

@@ -136,9 +136,10 @@ export async function serve(Fuse: FuseClass, source: FsSource, o: ServeOptions):
     allowOther: !!o.allowOther,
     entryTimeout: 60,
     attrTimeout: 60,
-    // fuse-native fails an operation that has not answered in 15 s by default; a read of a
-    // damaged, slow device may legitimately take longer.
-    timeout: 120_000,
+    // No per-operation timeout: fuse-native would arm and clear a timer for every request, yet
+    // every handler here answers synchronously, before any timer could fire (and a read of a
+    // damaged, slow device may legitimately take long).
+    timeout: false,
   });
   await new Promise<void>((resolve, reject) => {
     fuse.mount((err) => (err ? reject(err) : resolve()));

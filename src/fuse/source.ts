@@ -35,6 +35,12 @@ export interface DirEntryRef {
   kind?: NodeKind;
 }
 
+/** Reads of one file (see TreeView.reader). */
+export interface FileReaderRef {
+  /** Copy file bytes [pos, pos+len) into into[intoOff...]; returns the count (short at EOF). */
+  readInto(pos: number, len: number, into: Uint8Array, intoOff?: number): number;
+}
+
 export interface FsNode {
   readonly objId: bigint;
 }
@@ -58,6 +64,11 @@ export interface TreeView {
    * (short at end of file). Holes read as zeros.
    */
   read(node: FsNode, pos: number, len: number, into: Uint8Array): number;
+  /**
+   * A reader for repeated reads of one file: reads that continue the previous one are cheaper
+   * (no new B-Tree descent). Same contract as read(), at an offset in `into`.
+   */
+  reader(node: FsNode): FileReaderRef;
   /** Symlink target bytes as the view presents them. */
   readlink(node: FsNode): Uint8Array;
   /** The same PFS as of another TID (the `name@@0x<tid>` syntax). */

@@ -421,18 +421,42 @@ export interface MirrorReadRunOptions {
    * writer is flushed after every MIRROR_READ call, so callBytes should be set too): what a
    * resume token names after an interruption.
    */
-  resume?: ResumePoint;
+  resume?: ResumeTracker;
   /** Start the first batch at this key (a resumed transfer): a SKIP from the PFS's first key to it goes first. */
   startKey?: BaseElm;
 }
 
-/** Where a transfer stands: the batch being sent and the key its next MIRROR_READ call starts at. */
+/** A point of a transfer: stream bytes out so far, the batch being sent, the key its next call starts at. */
 export interface ResumePoint {
+  bytes: number;
   tidBeg: bigint;
   tidEnd: bigint;
   key: BaseElm;
-  /** False until the first record of a batch has been delivered. */
-  started: boolean;
+}
+
+/**
+ * The points at which everything before was handed to the output. Bytes handed to a pipe may
+ * still sit in its buffer when the reader dies, so pick() goes back at least `lag` bytes (the
+ * largest pipe buffer, 1 MiB by default on Linux) from the last byte written.
+ */
+export class ResumeTracker {
+  private readonly points: ResumePoint[] = [];
+  /** Stream bytes handed to the output so far. */
+  bytes = 0;
+  add(p: ResumePoint): void {
+    this.points.push(p);
+    this.bytes = p.bytes;
+    // keep the list short: drop points that a later point older than 4 MiB already covers
+    while (this.points.length > 2 && this.points[1].bytes <= p.bytes - (4 << 20)) this.points.shift();
+  }
+  /** The newest point at least `lag` bytes before the end of what was written. */
+  pick(lag: number): ResumePoint | undefined {
+    // points[0] is the start of the transfer or lies 4 MiB back: never later than needed
+    const limit = this.bytes - lag;
+    let best = this.points[0];
+    for (const q of this.points) if (q.bytes <= limit) best = q;
+    return best;
+  }
 }
 
 export interface MirrorReadReport {
@@ -477,10 +501,8 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
   const rp = o.resume;
   for (const b of plan.batches) {
     if (rp) {
-      rp.tidBeg = b.tidBeg;
-      rp.tidEnd = b.tidEnd;
-      rp.key = startKey ?? MIRROR_KEY_BEG;
-      rp.started = startKey !== undefined;
+      w.flush();
+      rp.add({ bytes: w.bytesWritten, tidBeg: b.tidBeg, tidEnd: b.tidEnd, key: startKey ?? MIRROR_KEY_BEG });
     }
     w.pfsd(plan.source.pfsd);
     w.pfsd(batchPfsd(plan.source, b.tidEnd));
@@ -505,10 +527,9 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
         rep.ignored += r.ignored;
         rep.crcErrors += r.crcErrors;
         n = 0;
-        if (rp) {
+        if (rp && !r.done) {
           w.flush();
-          rp.key = r.keyCur;
-          rp.started = true;
+          rp.add({ bytes: w.bytesWritten, tidBeg: b.tidBeg, tidEnd: b.tidEnd, key: r.keyCur });
         }
         if (r.done) break;
         if (o.callBytes && r.rec + r.pass + r.skip === 0) {
@@ -518,8 +539,12 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
         key = r.keyCur;
       }
       w.sync();
-      // with resume tracking, a batch counts as delivered only once its SYNC is out
-      if (rp) w.flush();
+      // with resume tracking, a batch counts as delivered only once its SYNC is out: resuming
+      // from here re-sends it as SKIP-everything + SYNC, which only confirms the sync point
+      if (rp) {
+        w.flush();
+        rp.add({ bytes: w.bytesWritten, tidBeg: b.tidBeg, tidEnd: b.tidEnd, key: MIRROR_KEY_END });
+      }
     }
     rep.batches++;
     report(rep.batches);

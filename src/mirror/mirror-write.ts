@@ -32,7 +32,7 @@
  * Dry run: one transaction spans the whole stream and is never committed; the report says what
  * would have been created, deleted and updated.
  */
-import { MirrorStreamError, NotFoundError, UsageError, type Where } from '../errors.js';
+import { MirrorStreamError, UsageError, type Where } from '../errors.js';
 import {
   HAMMER_RECTYPE_CONFIG, HAMMER_RECTYPE_DIRENTRY, HAMMER_RECTYPE_INODE, HAMMER_MREC_TYPE_REC, HAMMER_MREC_TYPE_PASS,
   HAMMER_MREC_TYPE_SKIP, HAMMER_MREC_TYPE_SYNC, HAMMER_MRECF_CRC_ERROR, HAMMER_MRECF_NODATA, HAMMER_LOCALIZE_MASK,
@@ -66,6 +66,12 @@ export interface MirrorWriteOptions {
   maxDirtyBuffers?: number;
   /** Called after each batch ends (committed, idle or aborted). */
   onBatch?: (b: BatchResult) => void;
+  /**
+   * A stream that simply ends part-way through a batch (cut short or TERM before SYNC; not a
+   * corrupt one) keeps the records applied so far — committed without moving sync_end_tid, as
+   * DragonFly's kernel keeps them — so that `mirror-read --resume` can complete the batch.
+   */
+  keepPartial?: boolean;
   /** Test hook: called after every applied bulk record (fault injection kills the process here). */
   afterRecord?: (n: number) => void;
 }
@@ -114,6 +120,8 @@ export interface MirrorWriteReport extends MirrorWriteCounts {
   syncEndTidBefore?: bigint;
   createdPfs: boolean;
   dryRun: boolean;
+  /** --keep-partial kept the records of an interrupted batch. */
+  partialKept?: boolean;
 }
 
 const emptyCounts = (): MirrorWriteCounts => ({
@@ -132,7 +140,6 @@ export class MirrorWriter implements MirrorStreamHandler {
   readonly report: MirrorWriteReport;
   private tx: Transaction | null = null;
   private tree: BTree;
-  private batch?: BatchInfo;
   private counts = emptyCounts();
   private commitsThisBatch = 0;
   /** Tracking key (key_cur) with PFS bits; whether the element equal to it was handled. */
@@ -177,7 +184,6 @@ export class MirrorWriter implements MirrorStreamHandler {
     this.guard(() => {
       if (!this.tx) this.begin();
       this.checkTarget(b);
-      this.batch = b;
       this.counts = emptyCounts();
       this.commitsThisBatch = 0;
       this.keyCur = pfsKeyRange(this.pfsId).beg;
@@ -206,6 +212,8 @@ export class MirrorWriter implements MirrorStreamHandler {
       const rep = this.report;
       rep.batches++;
       if (how === HAMMER_MREC_TYPE_SYNC) {
+        // TIDs handed out later on this filesystem stay above the slave's sync point
+        this.raiseTid(b.tidEnd);
         setSyncEndTid(this.tx!, this.tree, this.pfsId, b.tidEnd);
         rep.synced++;
         rep.syncEndTid = b.tidEnd;
@@ -219,16 +227,19 @@ export class MirrorWriter implements MirrorStreamHandler {
       }
       addCounts(rep, this.counts);
       this.o.onBatch?.({ ...this.counts, index: b.index, tidBeg: b.tidBeg, tidEnd: b.tidEnd, how: how === HAMMER_MREC_TYPE_SYNC ? 'sync' : 'idle', commits: this.commitsThisBatch });
-      this.batch = undefined;
     });
   }
 
   batchAbort(b: BatchInfo, reason: string): void {
-    this.rollback();
+    if (this.o.keepPartial && !this.o.dryRun && this.tx && /^(stream cut short|TERM before SYNC)/.test(reason)) {
+      // the prefix is consistent on its own: sync_end_tid stays at the last completed batch
+      this.guard(() => this.commit());
+      addCounts(this.report, this.counts);
+      this.report.partialKept = true;
+    } else this.rollback();
     this.report.aborted++;
     this.report.batches++;
     this.o.onBatch?.({ ...this.counts, index: b.index, tidBeg: b.tidBeg, tidEnd: b.tidEnd, how: 'aborted', commits: this.commitsThisBatch, reason });
-    this.batch = undefined;
   }
 
   /** End of the run: a dry run's transaction is discarded here; anything still open is rolled back. */
@@ -277,7 +288,8 @@ export class MirrorWriter implements MirrorStreamHandler {
       if (!this.o.createSlave) {
         throw new UsageError(`target PFS ${this.pfsId} does not exist; -y creates it as a slave of the stream's shared UUID ${uuidToString(b.pfsd1.sharedUuid)}`, where);
       }
-      createPfsIn(this.tx!, this.tree, this.pfsId, { slave: true, sharedUuid: b.pfsd1.sharedUuid, label: b.pfsd1.label });
+      // as hammer(8) does: `hammer pfs-slave <path> shared-uuid=<stream's>` (no label)
+      createPfsIn(this.tx!, this.tree, this.pfsId, { slave: true, sharedUuid: b.pfsd1.sharedUuid });
       this.report.createdPfs = true;
       return;
     }
@@ -454,4 +466,3 @@ export function targetSyncEndTid(vs: WritableVolumeSet, pfsId: number): { exists
   return { exists: true, slave: (cur.data.mirrorFlags & HAMMER_PFSD_SLAVE) !== 0, syncEndTid: cur.data.syncEndTid, sharedUuid: cur.data.sharedUuid };
 }
 
-export { NotFoundError };

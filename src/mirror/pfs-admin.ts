@@ -386,4 +386,3 @@ export function describePfs(id: number, d: PfsData): Record<string, unknown> {
   };
 }
 
-void u64;

@@ -56,6 +56,7 @@ export function decodeResumeToken(s: string): ResumeToken {
 }
 
 export function tokenFromPoint(pfsId: number, sharedUuid: Uint8Array, p: ResumePoint): ResumeToken {
+  // (p.bytes is where the point lies in the interrupted stream; the token does not need it)
   return { pfsId, sharedUuid: uuidToString(sharedUuid), tidBeg: p.tidBeg, tidEnd: p.tidEnd, key: p.key };
 }
 

@@ -1,10 +1,16 @@
 /**
  * UNDO recovery, stage 1 (spec/UNDO.md §5.1): roll an interrupted commit back by copying the
- * logged old bytes over the metadata, newest record first, then close the FIFO range in the
- * root volume header (written last; the range is closed: first_offset = next_offset = end, unless
- * it holds REDO records). Runs on raw buffers before anything reads the B-Tree.
- * REDO records are tolerated (skipped); the newest REDO SYNC is reported because only a
- * filesystem layer could replay REDO (stage 2) — this library never writes REDO records.
+ * logged old bytes over the metadata, newest record first, then write the root volume header
+ * (last) with next_offset = the true end of the range. Runs on raw buffers before anything
+ * reads the B-Tree.
+ *
+ * Stage 1 also arms stage 2 (REDO, §5.2): the newest REDO SYNC met while walking backwards gives
+ * the offset where REDO replay must begin. Stage 2 re-executes fsync'ed file writes through the
+ * filesystem writer, which lives above this layer (src/fs/write/redo.ts); it plugs itself in
+ * with registerRedoStage() and recoverUndo() runs it right after stage 1. While REDO records are
+ * present the range stays open (first_offset kept) until stage 2 has committed its work, so a
+ * crash during stage 2 replays everything again; stage 2 closes the FIFO at the end. Without a
+ * registered stage 2 the range is left open for whoever can replay it.
  */
 import { BadFieldError, IoError } from '../errors.js';
 import {
@@ -18,6 +24,64 @@ import { hex64 } from '../ondisk/int64.js';
 import type { WritableBlockDevice } from '../io/device.js';
 import { fifoSize, fifoSpan, recordEndingAt, scanActiveRange } from './undo-fifo.js';
 import type { WritableVolumeSet } from './writable-volume-set.js';
+
+/** What REDO recovery (stage 2) did; produced by the registered stage (src/fs/write/redo.ts). */
+export interface RedoReport {
+  /** False when nothing was replayed on purpose: no REDO SYNC, or the scan was aborted. */
+  ran: boolean;
+  /** redo_offset of the SYNC that armed the stage (zone-3 offset), or null. */
+  extOffset: bigint | null;
+  /** True when ext_offset lay before first_offset (the extended range was scanned backwards). */
+  extended: boolean;
+  /** Bytes of FIFO scanned before first_offset. */
+  extBytes: number;
+  /** TERM_WRITE / TERM_TRUNC records collected in the extended range. */
+  termsCollected: number;
+  writes: number;
+  truncs: number;
+  /** WRITE/TRUNC records executed, skipped because a TERM said they were committed, or failed. */
+  replayed: number;
+  skipped: number;
+  failed: number;
+  bytesWritten: number;
+  /** Transactions committed by the replay. */
+  commits: number;
+  /** Why REDO was not (completely) replayed, if so. */
+  aborted: string | null;
+  ops: RedoOpReport[];
+  /** True when `ops` was cut short (it lists at most a few thousand records). */
+  opsTruncated: boolean;
+  warnings: string[];
+}
+export interface RedoOpReport {
+  /** Zone-3 offset of the REDO record. */
+  fifoOffset: bigint;
+  seq: number;
+  kind: 'write' | 'trunc';
+  objId: bigint;
+  localization: number;
+  /** WRITE: file offset; TRUNC: new size. */
+  offset: bigint;
+  bytes: number;
+  action: 'replayed' | 'skipped' | 'failed';
+  reason?: string;
+}
+
+/** Stage 2: called by recoverUndo() after stage 1 when the range held REDO records. */
+export type RedoStage = (vs: WritableVolumeSet, stage1: RecoveryResult) => RedoReport;
+let redoStage: RedoStage | null = null;
+/** Plug in REDO recovery (src/fs/write/redo.ts does this when it is loaded). */
+export function registerRedoStage(fn: RedoStage | null): void {
+  redoStage = fn;
+}
+export function redoStageRegistered(): boolean {
+  return redoStage !== null;
+}
+
+export interface RecoverOptions {
+  /** Run the registered REDO stage after stage 1 (default true). */
+  redo?: boolean;
+}
 
 export interface RecoveryResult {
   /** True when the FIFO range was empty and nothing was changed. */
@@ -33,10 +97,14 @@ export interface RecoveryResult {
   redoSyncOffset: bigint | null;
   /** Sequence number the next writer must use. */
   nextSeq: number;
+  /** Sequence number of the last record before `first` (stage 2 counts down from it). */
+  seq0: number | null;
+  /** What stage 2 did (null: not run — clean FIFO, no REDO records, or no stage registered). */
+  redo: RedoReport | null;
 }
 
 /** Stage-1 recovery on a set opened for writing. Idempotent; a clean FIFO is left untouched. */
-export function recoverUndo(vs: WritableVolumeSet): RecoveryResult {
+export function recoverUndo(vs: WritableVolumeSet, o: RecoverOptions = {}): RecoveryResult {
   const bm = vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX];
   const size = fifoSize(vs);
   const w = { structure: 'UNDO FIFO', volNo: 0, path: vs.volumes[0].device.path };
@@ -51,7 +119,7 @@ export function recoverUndo(vs: WritableVolumeSet): RecoveryResult {
   if (first === size) first = 0;
   const scan = scanActiveRange(vs, first, next === size ? 0 : next);
   const last = scan.last;
-  const res: RecoveryResult = { clean: true, first, last, undone: 0, bytes: 0, redoRecords: 0, redoSyncOffset: null, nextSeq: scan.nextSeq };
+  const res: RecoveryResult = { clean: true, first, last, undone: 0, bytes: 0, redoRecords: 0, redoSyncOffset: null, nextSeq: scan.nextSeq, seq0: scan.seq0, redo: null };
   const span = fifoSpan(first, last, size);
   if (span === 0) return res;
   if (span > size) throw new IoError('UNDO range larger than the FIFO', w);
@@ -120,8 +188,8 @@ export function recoverUndo(vs: WritableVolumeSet): RecoveryResult {
   const h0 = decodeVolumeHeader(headerBytes(0), { structure: 'volume header', volNo: 0 });
   const ub = h0.blockmap[HAMMER_ZONE_UNDO_INDEX];
   // The kernel leaves first_offset in place so that its REDO stage can still read the range,
-  // and the next flush closes it. We never replay REDO, so the range is closed here — unless it
-  // holds REDO records, which a later kernel mount must still be able to replay.
+  // and the flush that ends stage 2 closes it. Without REDO records there is nothing for stage 2
+  // to do and the range is closed here; with them it stays open until stage 2 has committed.
   ub.firstOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, res.redoRecords ? first : last);
   ub.nextOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, last);
   sealBlockmapEntry(ub, h0.version);
@@ -132,5 +200,29 @@ export function recoverUndo(vs: WritableVolumeSet): RecoveryResult {
   vs.writeHeaderBytes(0, enc0);
   vs.sync();
   vs.reloadHeaders();
+  if (res.redoRecords && redoStage && o.redo !== false) res.redo = redoStage(vs, res);
   return res;
+}
+
+/**
+ * Set the root header's UNDO FIFO pointers (positions in the FIFO) and write the header. The
+ * UNDO blockmap entry is never covered by UNDO, so this needs no transaction; REDO recovery uses
+ * it to keep its range open across its own commits and to close the FIFO at the end.
+ */
+export function setFifoRange(vs: WritableVolumeSet, first: number, next: number): void {
+  if (vs.tx) throw new BadFieldError('UNDO FIFO pointers cannot move while a transaction is open', { structure: 'UNDO FIFO', volNo: 0 });
+  const size = fifoSize(vs);
+  if (first < 0 || first >= size || next < 0 || next >= size || first % 8 || next % 8) {
+    throw new BadFieldError(`UNDO FIFO range ${first}..${next} outside the FIFO`, { structure: 'UNDO FIFO', volNo: 0, path: vs.volumes[0].device.path });
+  }
+  const h = vs.root;
+  const ub = h.blockmap[HAMMER_ZONE_UNDO_INDEX];
+  ub.firstOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, first);
+  ub.nextOffset = encodeOffset(HAMMER_ZONE_UNDO_INDEX, 0, next);
+  sealBlockmapEntry(ub, h.version);
+  const enc = encodeVolumeHeader(h);
+  h.crc = sealVolumeHeader(enc, h.version);
+  h.raw = enc.slice(0, HAMMER_VOLUME_HEADER_SIZE);
+  vs.writeHeaderBytes(0, enc);
+  vs.sync();
 }

@@ -115,6 +115,56 @@ export function scanActiveRange(vs: VolumeSet, first: number, next: number): Sta
   return { seq0, last: end, nextSeq: expected };
 }
 
+/**
+ * Cheap check for an interrupted commit, for read-only opens: does the record at first_offset
+ * (after any PADs) continue the sequence of the record before it? That is exactly when the
+ * stage-1 scan would find a non-empty range, without walking the whole range. Versions < 4
+ * compare the header pointers. Reads at most two 16 KiB buffers; a FIFO too damaged to tell
+ * counts as clean (the read path does not depend on it).
+ */
+export function fifoIsDirty(vs: VolumeSet): boolean {
+  const bm = vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX];
+  if (bm.allocOffset === 0n || bm.firstOffset > bm.allocOffset || bm.nextOffset > bm.allocOffset) return false;
+  const size = fifoSize(vs);
+  if (size <= 0) return false;
+  const first = shortOffset(bm.firstOffset) % size;
+  const next = shortOffset(bm.nextOffset) % size;
+  if (vs.version < 4) return first !== next;
+  try {
+    let seq0: number | null = null;
+    let p = first === 0 ? size : first;
+    for (let steps = 0; steps < HAMMER_UNDO_ALIGN / 8; steps++) {
+      const r = recordEndingAt(vs, p);
+      if (!r.rec) break;
+      if (r.rec.kind !== 'pad') {
+        seq0 = r.rec.head.seq;
+        break;
+      }
+      p = r.pos === 0 ? size : r.pos;
+    }
+    if (seq0 === null) return first !== next;
+    let pos = first;
+    for (let steps = 0; steps < HAMMER_UNDO_ALIGN / 8; steps++) {
+      const r = recordAt(vs, pos);
+      if (!r.rec) return false;
+      if (r.rec.kind !== 'pad') return r.rec.head.seq === ((seq0 + 1) >>> 0);
+      pos = wrap(pos + r.size, size);
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/** FIFO position of a zone-3 offset, or null if it is not one inside the FIFO. */
+export function fifoPosition(vs: VolumeSet, off: bigint): number | null {
+  if (off >> 60n !== BigInt(HAMMER_ZONE_UNDO_INDEX)) return null;
+  const size = fifoSize(vs);
+  const p = shortOffset(off);
+  if (p > size || p % 8 !== 0) return null;
+  return p === size ? 0 : p;
+}
+
 /** Bytes in [first, last) going forward with wrap-around. */
 export function fifoSpan(first: number, last: number, size: number): number {
   return last >= first ? last - first : size - first + last;

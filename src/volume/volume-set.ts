@@ -17,6 +17,7 @@ import { decodeVolumeHeader, volumeHeaderCrcVerdict, type VolumeHeader } from '.
 import { blockmapEntryCrcVerdict, decodeLayer1, decodeLayer2, type Layer1, type Layer2 } from '../ondisk/blockmap.js';
 import { zoneOf, volOf, shortOffset, layer1Index, layer2Index, toZone2 } from '../ondisk/offset.js';
 import { uuidEqual, uuidToString } from '../ondisk/uuid.js';
+import { fifoIsDirty } from './undo-fifo.js';
 
 const BIGBLOCK_MASK = BigInt(HAMMER_BIGBLOCK_SIZE - 1);
 
@@ -303,7 +304,16 @@ export function openVolumeSet(paths: string[], o: OpenVolumeSetOptions = {}): Vo
       items.push({ device, header: undefined as unknown as VolumeHeader });
       items[items.length - 1].header = readVolumeHeader(device);
     }
-    return new VolumeSet(assembleVolumeSet(items), o.cacheBytes);
+    const vs = new VolumeSet(assembleVolumeSet(items), o.cacheBytes);
+    // A read-only open never recovers: it reads the media as it is, and says so.
+    if (fifoIsDirty(vs)) {
+      vs.warnings.push({
+        code: 'W_UNDO_DIRTY',
+        message: 'volume was not cleanly unmounted; `hammerfs replay-undo` would recover it',
+        where: { structure: 'UNDO FIFO', volNo: 0, path: items[0].device.path, hammerOff: vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX].firstOffset },
+      });
+    }
+    return vs;
   } catch (e) {
     for (const it of items) it.device.close();
     throw e;

@@ -5,8 +5,9 @@ import * as fs from 'node:fs';
 import { HammerWriter } from '../../src/fs/write/writer.js';
 import { HammerFs } from '../../src/fs/index.js';
 import { zoneOf } from '../../src/ondisk/offset.js';
+import { namekeyAlg0 } from '../../src/ondisk/dirhash.js';
 import { ExistsError, NotFoundError, UsageError, IsDirectoryError, NotDirectoryError } from '../../src/errors.js';
-import { tmpDir, freshImage, checkImage, withRead, openVolumeSetForWrite } from './helpers.js';
+import { tmpDir, freshImage, checkImage, withRead, openVolumeSetForWrite, mulberry32 } from './helpers.js';
 import { copyImage } from '../helpers/images.js';
 
 const t = tmpDir('ops');
@@ -301,5 +302,89 @@ describe('file operations', () => {
     } finally {
       c.cleanup();
     }
+  });
+  it('writes on a three-volume set (multi3)', () => {
+    const c = copyImage('multi3');
+    try {
+      const vs = openVolumeSetForWrite(c.paths);
+      const data = Buffer.alloc(3 * 1024 * 1024 + 3, 0x33);
+      try {
+        const w = new HammerWriter(vs);
+        w.mkdir('/m');
+        w.writeFile('/m/big', data);
+        w.symlink('/m/l', 'big');
+      } finally {
+        vs.close();
+      }
+      withRead(c.paths, (vs) => {
+        const h = HammerFs.open(vs);
+        expect(Buffer.from(h.readFile('/m/big')).equals(data)).toBe(true);
+      });
+      expect(checkImage(c.paths).problems).toEqual([]);
+    } finally {
+      c.cleanup();
+    }
+  });
+  it('follows symlinks in the middle of a path, never the last component', () => {
+    const img = image();
+    withWriter(img, (w) => {
+      w.mkdir('/real/sub', { parents: true });
+      w.symlink('/rel', 'real/sub');
+      w.symlink('/abs', '/real');
+      w.symlink('/real/up', '../real/sub/' + 'x'.repeat(0)); // relative, with '..' (FIX-free, 12 bytes)
+      w.symlink('/long', '/real/' + './'.repeat(20) + 'sub'); // > 24 bytes: FIX record target
+      w.writeFile('/rel/a', Buffer.from('A'));
+      w.writeFile('/abs/sub/b', Buffer.from('B'));
+      w.writeFile('/real/up/c', Buffer.from('C'));
+      w.writeFile('/long/d', Buffer.from('D'));
+      w.unlink('/rel'); // the link itself
+      w.symlink('/loop', 'loop');
+      expect(() => w.createFile('/loop/x')).toThrow(/symbolic links/);
+      w.symlink('/other', '@@PFS00001');
+      expect(() => w.createFile('/other/x')).toThrow(UsageError);
+    });
+    withRead([img], (vs) => {
+      const h = HammerFs.open(vs);
+      expect(h.readdir('/real/sub').map((e) => e.nameStr).sort()).toEqual(['a', 'b', 'c', 'd']);
+      expect(h.exists('/rel')).toBe(false);
+    });
+  });
+
+  it('keeps ALG0 hash collisions apart on a version 4 filesystem', () => {
+    // birthday search on the 31-bit ALG0 key
+    const seen = new Map<bigint, string>();
+    const pairs: [string, string][] = [];
+    // (random 12-letter names: CRC-32 never collides on inputs differing in one short burst)
+    const rnd = mulberry32(5);
+    for (let i = 0; pairs.length < 3 && i < 2_000_000; i++) {
+      let n = '';
+      for (let j = 0; j < 12; j++) n += String.fromCharCode(97 + Math.floor(rnd() * 26));
+      const k = namekeyAlg0(Buffer.from(n));
+      const o = seen.get(k);
+      if (o) pairs.push([o, n]);
+      else seen.set(k, n);
+    }
+    const img = image(4);
+    withWriter(img, (w) => {
+      w.mkdir('/d');
+      for (const [a, b] of pairs) {
+        w.writeFile(`/d/${a}`, Buffer.from(a));
+        w.writeFile(`/d/${b}`, Buffer.from(b));
+      }
+      w.unlink(`/d/${pairs[0][0]}`); // the first of a pair goes; its key becomes free again
+      w.writeFile(`/d/${pairs[0][0]}`, Buffer.from('again'));
+    });
+    withRead([img], (vs) => {
+      const h = HammerFs.open(vs);
+      for (const [a, b] of pairs) expect(Buffer.from(h.readFile(`/d/${b}`)).toString()).toBe(b);
+      expect(Buffer.from(h.readFile(`/d/${pairs[1][0]}`)).toString()).toBe(pairs[1][0]);
+      expect(Buffer.from(h.readFile(`/d/${pairs[0][0]}`)).toString()).toBe('again');
+      const keys = h.readdir('/d').map((e) => e.key);
+      expect(new Set(keys).size).toBe(keys.length);
+      const k0 = namekeyAlg0(Buffer.from(pairs[1][0]));
+      expect(keys).toContain(k0);
+      expect(keys).toContain(k0 + 1n);
+    });
+    expect(checkImage([img]).problems).toEqual([]);
   });
 });

@@ -9,6 +9,12 @@ import { prepareCampaign, mutatedRun, runOp, runFaultSweep, type Campaign, type 
 import { Rng } from '../../fuzz/mutate.js';
 import { imagePaths } from '../helpers/images.js';
 
+/** JS heap plus ArrayBuffer backing stores (where a runaway read buffer would show). */
+const memNow = () => {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+};
+
 const dir = () => path.dirname(imagePaths('demo-v7')[0]);
 
 const PLAN: { image: string; runs: number; seed: number }[] = [
@@ -33,7 +39,7 @@ for (const { image, runs, seed } of PLAN) {
 
     it(`${runs} seeded runs end in the right answer or a HammerError, in bounded time and memory`, () => {
       const rng = new Rng(seed);
-      const heap0 = process.memoryUsage().heapUsed;
+      const heap0 = memNow();
       const problems: string[] = [];
       const seen: Record<string, number> = {};
       let detected = 0;
@@ -46,7 +52,8 @@ for (const { image, runs, seed } of PLAN) {
       expect(problems).toEqual([]);
       expect(Object.keys(seen).length).toBe(5);
       expect(detected).toBeGreaterThan(0);
-      expect(process.memoryUsage().heapUsed - heap0).toBeLessThan(256 * 2 ** 20);
+      // Generous: garbage is collected lazily; what must never happen is a volume-sized allocation.
+      expect(memNow() - heap0).toBeLessThan(768 * 2 ** 20);
     });
 
     it('a zeroed root node is refused by every reader and flagged by show', () => {

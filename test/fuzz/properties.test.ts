@@ -21,6 +21,7 @@ import { tolerate } from '../../fuzz/targets.js';
 import { allTargets } from '../../fuzz/registry.js';
 import { loadSamples } from '../../fuzz/samples.js';
 import { SparseDevice } from '../../fuzz/sparse-device.js';
+import { MemoryDevice } from '../../src/io/memory-device.js';
 import { imagePaths } from '../helpers/images.js';
 
 const samples = loadSamples(path.dirname(imagePaths('demo-v7')[0]));
@@ -176,6 +177,18 @@ describe('key comparison', () => {
 });
 
 describe('volume set assembly', () => {
+  test.prop([patches], { numRuns: 300 })('a 1 MiB MemoryDevice volume with a mutated header opens or fails typed', (ps) => {
+    const h = samples.headers[0].slice();
+    new DataView(h.buffer).setBigInt64(VOL.bufEnd, 1n << 20n, true); // fits the device
+    const data = new Uint8Array(1 << 20);
+    data.set(patch(h, ps.map((p) => ({ pos: p.pos % 264, val: p.val }))));
+    const d = new MemoryDevice('mem.img', data);
+    const r = tolerate(() => new VolumeSet(assembleVolumeSet([{ device: d, header: readVolumeHeader(d) }]), 1 << 20));
+    if (r instanceof HammerError) return;
+    expect(r.root.bufEnd).toBeLessThanOrEqual(d.size);
+    tolerate(() => r.read(r.root.btreeRoot, 4096));
+  });
+
   const multi = samples.headerSets.find((s) => s.length === 3 * HAMMER_VOLUME_HEADER_SIZE)!;
   const vol = (i: number) => multi.subarray(i * HAMMER_VOLUME_HEADER_SIZE, (i + 1) * HAMMER_VOLUME_HEADER_SIZE);
   const device = (h: Uint8Array, i: number, size = 1 << 30) => new SparseDevice(`v${i}.img`, size).put(0, h);

@@ -168,6 +168,25 @@ describe('stream file into a fresh newfs image, full then incremental by generat
   });
 });
 
+describe('stream file on the same image and into a three-volume set', () => {
+  it('content-v7 PFS 1 -> PFS 3 of the same image via a stream; the same stream into a 3-volume set', () => {
+    const img = copyImage('content-v7');
+    cleanups.push(img.cleanup);
+    const s = readStream(img.paths, 1, { batchBytes: 200_000 });
+    const r = applyStream(img.paths, 3, s);
+    expect(r.batches).toBeGreaterThan(1);
+    expect(r.synced).toBe(r.batches);
+    expectSame(img.paths, 1, img.paths, 3);
+    checks(img.paths);
+    const d = tmpdir();
+    const paths = [0, 1, 2].map((i) => path.join(d, `s${i}.img`));
+    makeTestVolumes(paths, [256 << 20, 96 << 20, 96 << 20]);
+    applyStream(paths, 3, s);
+    expectSame(img.paths, 1, paths, 3);
+    checks(paths);
+  });
+});
+
 describe('mirror-copy into a fresh three-volume set', () => {
   it('copies PFS 1 across volume sets', () => {
     const img = copyImage('content-v7');

@@ -6,6 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { run } from '../common.js';
 import { printJson } from '../output.js';
+import { UsageError } from '../../src/errors.js';
 import { importTree, type ImportStats } from '../../src/fs/write/import.js';
 import { writeOptions, withWriter, tidText, type WriteCommonArgs } from './write.js';
 
@@ -37,6 +38,7 @@ export const importCommand: CommandModule<object, ImportArgs> = {
       .option('batch', { type: 'number', default: 48, describe: 'commit every N MiB of changes' }) as never,
   handler: run<ImportArgs>((a) =>
     withWriter(a, (w) => {
+      if (!Number.isFinite(a.batch ?? 48) || (a.batch ?? 48) <= 0) throw new UsageError(`--batch takes a positive number of MiB, got ${a.batch}`, { structure: 'argument', field: 'batch' });
       const tty = process.stderr.isTTY && !a.quiet && !a.json;
       const t0 = Date.now();
       let last = 0;

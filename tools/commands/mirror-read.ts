@@ -12,13 +12,15 @@ import { UsageError, IoError } from '../../src/errors.js';
 import { hex64 } from '../../src/ondisk/int64.js';
 import { FdSink, MirrorStreamWriter } from '../../src/mirror/stream-writer.js';
 import {
-  planMirrorRead, writeMirrorStream, estimateMirrorRead, DEFAULT_BATCH_BYTES, type MirrorReadProgress,
+  planMirrorRead, writeMirrorStream, estimateMirrorRead, DEFAULT_BATCH_BYTES, ResumeTracker, type MirrorReadProgress,
 } from '../../src/mirror/mirror-read.js';
+import { decodeResumeToken, encodeResumeToken, planResume, tokenFromPoint } from '../../src/mirror/resume.js';
 
 interface Args extends CommonArgs {
   pfs?: number;
   since?: string;
   until?: string;
+  resume?: string;
   nodata?: boolean;
   o?: string;
   estimate?: boolean;
@@ -75,6 +77,7 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
     withPfs(withVolumes(y))
       .option('since', { type: 'string', describe: 'send changes with TID >= this (0x<hex> or decimal); default: the PFS sync_beg_tid' })
       .option('until', { type: 'string', describe: 'send changes up to this TID (inclusive; default: the last committed TID); the stream then brings a slave to that TID' })
+      .option('resume', { type: 'string', requiresArg: true, describe: 'continue an interrupted transfer from the token it printed (the target must have kept the partial batch: mirror-write --keep-partial)' })
       .option('nodata', { type: 'boolean', default: false, describe: 'REC records without payload (flagged NODATA): for inspection, cannot be applied' })
       .option('o', { type: 'string', requiresArg: true, describe: 'write the stream to FILE (default: stdout, which must not be a terminal)' })
       .option('estimate', { type: 'boolean', default: false, describe: 'only report the records and bytes the real run would send (fast, reads no data)' })
@@ -82,7 +85,9 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
   handler: run<Args>((a) => {
     const since = tidArg(a.since, 'since');
     const until = tidArg(a.until, 'until');
-    const pfsId = pfsArg(a.pfs);
+    const token = a.resume !== undefined ? decodeResumeToken(a.resume) : undefined;
+    // with --resume the token names the PFS; an explicit --pfs must agree with it
+    const pfsId = token && (a.pfs ?? 0) === 0 ? token.pfsId : pfsArg(a.pfs);
     const batchBytes = a['batch-bytes'] !== undefined ? parseSize(a['batch-bytes'], 'batch-bytes') : DEFAULT_BATCH_BYTES;
     const toStdout = !a.estimate && a.o === undefined;
     if (toStdout && process.stdout.isTTY) {
@@ -92,7 +97,10 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
     try {
       const ctx = { vs, tree: new BTree(vs) };
       const showProgress = !a.estimate && !a.quiet && process.stderr.isTTY === true;
-      const plan = planMirrorRead(ctx, { pfsId, since, until, batchBytes, prescan: showProgress });
+      if (token && since !== undefined) throw new UsageError('--resume and --since exclude each other (the token holds the window)', { structure: 'argument', field: 'resume' });
+      const plan = token
+        ? planResume(ctx, token, { pfsId, batchBytes, until })
+        : planMirrorRead(ctx, { pfsId, since, until, batchBytes, prescan: showProgress });
       const head = {
         pfs: pfsId, mode: plan.source.slave ? 'slave' : 'master', tidBeg: plan.tidBeg, tidEnd: plan.tidEnd,
         batches: plan.batches.map((b) => ({ tidBeg: b.tidBeg, tidEnd: b.tidEnd, idle: b.idle })),
@@ -123,9 +131,23 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
       }
       const bar = showProgress ? progressBar(plan.prescan?.payloadBytes ?? 0) : undefined;
       let rep;
+      // Track what has reached the output (flushed after every call of at most 1 MiB) so that an
+      // interrupted transfer can say where to resume.
+      const tracker = new ResumeTracker();
       try {
         const w = new MirrorStreamWriter(new FdSink(fd, name));
-        rep = writeMirrorStream(ctx, plan, w, { nodata: a.nodata, progress: bar?.update });
+        rep = writeMirrorStream(ctx, plan, w, {
+          nodata: a.nodata, progress: bar?.update, resume: a.nodata ? undefined : tracker,
+          callBytes: a.nodata ? undefined : 1 << 20, startKey: token?.key,
+        });
+      } catch (e) {
+        // A file holds what was written; a pipe may have lost up to its buffer (<= 1 MiB).
+        const point = a.nodata ? undefined : tracker.pick(fd === 1 && !fs.fstatSync(1).isFile() ? 1 << 20 : 0);
+        if (point) {
+          const t = encodeResumeToken(tokenFromPoint(plan.pfsId, plan.source.pfsd.subarray(40, 56), point));
+          process.stderr.write(`hammerfs: mirror-read interrupted in TIDs 0x${hex64(point.tidBeg)}..0x${hex64(point.tidEnd)}; to continue (target written with mirror-write --keep-partial): --resume ${t}\n`);
+        }
+        throw e;
       } finally {
         bar?.done();
         if (fd !== 1) fs.closeSync(fd);

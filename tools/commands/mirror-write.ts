@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { withVolumes, run, pfsArg, type CommonArgs } from '../common.js';
-import { printJson, toJson } from '../output.js';
+import { printJson } from '../output.js';
 import { IoError, UsageError } from '../../src/errors.js';
 import { hex64 } from '../../src/ondisk/int64.js';
 import { MirrorStreamReader } from '../../src/mirror/stream-reader.js';
@@ -21,6 +21,7 @@ interface Args extends CommonArgs {
   'dry-run'?: boolean;
   force?: boolean;
   'commit-buffers'?: number;
+  'keep-partial'?: boolean;
 }
 
 export function describeWriteReport(r: MirrorWriteReport): string {
@@ -51,6 +52,7 @@ export const mirrorWriteCommand: CommandModule<object, Args> = {
       .option('i', { type: 'string', requiresArg: true, describe: 'read the stream from FILE (default: stdin)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'apply nothing; report what would be created, deleted and updated' })
       .option('force', { type: 'boolean', default: false, describe: 'write even into a master or a slave of another shared UUID' })
+      .option('keep-partial', { type: 'boolean', default: false, describe: 'a stream that ends part-way through a batch keeps what it applied (sync-end-tid unchanged), for mirror-read --resume' })
       .option('commit-buffers', { type: 'number', describe: 'commit part-way once a batch has changed this many 16 KiB buffers (default: a quarter of the UNDO FIFO)' }),
   handler: run<Args>(async (a) => {
     const pfsId = pfsArg(a.pfs);
@@ -70,9 +72,10 @@ export const mirrorWriteCommand: CommandModule<object, Args> = {
     };
     try {
       const w = new MirrorWriter(vs, {
-        pfsId, createSlave: a.y, force: a.force, dryRun: a['dry-run'], afterRecord: killHook(), maxDirtyBuffers: a['commit-buffers'],
+        pfsId, createSlave: a.y, force: a.force, dryRun: a['dry-run'], afterRecord: killHook(), maxDirtyBuffers: a['commit-buffers'], keepPartial: a['keep-partial'],
         onBatch: (b) => {
-          if (b.how === 'aborted') log(`mirror-write: batch ${b.index} (TIDs 0x${hex64(b.tidBeg)}..0x${hex64(b.tidEnd)}) rolled back; the target stays at sync-end-tid 0x${hex64(w.report.syncEndTid)}`);
+          if (b.how === 'aborted' && w.report.partialKept) log(`mirror-write: batch ${b.index} ended early: its ${b.created} new records are kept, sync-end-tid stays 0x${hex64(w.report.syncEndTid)}; continue with mirror-read --resume`);
+          else if (b.how === 'aborted') log(`mirror-write: batch ${b.index} (TIDs 0x${hex64(b.tidBeg)}..0x${hex64(b.tidEnd)}) rolled back; the target stays at sync-end-tid 0x${hex64(w.report.syncEndTid)}`);
           else if (b.how === 'sync') log(`Source can update synctid to 0x${hex64(b.tidEnd)}`);
         },
       });
@@ -93,4 +96,3 @@ export const mirrorWriteCommand: CommandModule<object, Args> = {
   }),
 };
 
-void toJson;

@@ -16,7 +16,7 @@ interface TouchArgs extends WriteCommonArgs {
 /** µs since the epoch from a number (µs) or a date string. */
 function timeArg(v: string | undefined): bigint | undefined {
   if (v === undefined) return undefined;
-  if (/^\d+$/.test(v)) return BigInt(v);
+  if (/^\d{1,18}$/.test(v)) return BigInt(v);
   const ms = Date.parse(v);
   if (Number.isNaN(ms)) throw new UsageError(`--mtime takes microseconds since the epoch or a date, got "${v}"`, { structure: 'argument', field: 'mtime' });
   return BigInt(ms) * 1000n;

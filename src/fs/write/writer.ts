@@ -35,8 +35,8 @@
  *    holding the new EOF with zeros past it and retires the records beyond; growing past 8 KiB
  *    replaces the small record by a full block.
  *  - Holes are records that do not exist (`sparse` writes skip all-zero whole blocks).
- * Paths are resolved through the writer's own view (in-memory inodes included); a symlink in
- * the middle of a path is not followed (NotDirectoryError).
+ * Paths are resolved through the writer's own view (in-memory inodes included); symlinks in the
+ * middle of a path are followed, the last component never (rm/mv/ln act on the link itself).
  */
 import {
   BadFieldError, ExistsError, IsDirectoryError, NoSpaceError, NotDirectoryError, NotFoundError, UsageError,
@@ -329,11 +329,20 @@ export class HammerWriter {
     return out;
   }
 
+  /**
+   * The directory a list of components names. Symlinks met on the way are followed (relative
+   * to the directory holding them, or from the PFS root when absolute), at most 32 of them;
+   * a `@@PFS` link (another PFS) is refused: a writer works inside one PFS.
+   */
   private walkDir(comps: Uint8Array[], shown: string): IState {
     let dir = this.ino(1n);
     if (!dir) throw new NotFoundError('PFS has no root directory', this.where('PFS root'));
+    const root = dir;
+    const todo = comps.slice();
+    let hops = 0;
     let walked = '';
-    for (const c of comps) {
+    while (todo.length) {
+      const c = todo.shift()!;
       const name = Buffer.from(c).toString('utf8');
       walked += '/' + name;
       if (name === '.') continue;
@@ -348,10 +357,29 @@ export class HammerWriter {
       if (!e) throw new NotFoundError('no such file or directory', this.where(`path ${walked}`));
       const st = this.ino(e.objId);
       if (!st) throw new NotFoundError(`directory entry points at a missing inode`, this.where(`path ${walked}`));
+      if (st.data.objType === HAMMER_OBJTYPE_SOFTLINK) {
+        if (++hops > 32) throw new BadFieldError('too many levels of symbolic links', this.where(`path ${walked}`));
+        const target = this.linkTarget(st);
+        if (/^@@(PFS\d{5}|-1:|0x)/.test(Buffer.from(target).toString('latin1'))) {
+          throw new UsageError('path crosses into another PFS (use --pfs)', this.where(`path ${walked}`));
+        }
+        if (target[0] === 0x2f) dir = root;
+        todo.unshift(...this.components(target));
+        continue;
+      }
       if (!this.isDir(st)) throw new NotDirectoryError('not a directory', this.where(`path ${walked} (in ${shown})`));
       dir = st;
     }
     return dir;
+  }
+
+  /** Target bytes of a symlink inode (inline in the inode, or its FIX record). */
+  private linkTarget(st: IState): Uint8Array {
+    const n = Number(st.data.size);
+    if (n <= HAMMER_INODE_BASESYMLEN) return st.data.ext.slice(0, n);
+    const r = findRecord(this.tree, locMisc(this.pfs), st.objId, HAMMER_RECTYPE_FIX, HAMMER_FIXKEY_SYMLINK, CURRENT);
+    if (!r) throw new NotFoundError('symlink has no target record', this.where(`inode ${st.objId.toString(16)}`));
+    return readPayload(this.ctx, r.leaf, r.where).slice(0, n);
   }
 
   /** Parent directory and last name of a path (the root itself has no name: UsageError). */
