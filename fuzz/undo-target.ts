@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { openDevice, type BlockDevice, type WritableBlockDevice } from '../src/io/device.js';
 import { WritableVolumeSet } from '../src/volume/writable-volume-set.js';
-import { encodeUndo, encodePad, encodeDummy } from '../src/ondisk/fifo.js';
+import { encodeUndo, encodePad, encodeDummy, fifoRecordCrc } from '../src/ondisk/fifo.js';
 import { VOL, decodeVolumeHeader } from '../src/ondisk/volume-header.js';
 import { HAMMER_VOLUME_HEADER_SIZE, HAMMER_ZONE_UNDO_INDEX, HAMMER_BLOCKMAP_ENTRY_SIZE } from '../src/ondisk/constants.js';
 import { InvariantError, type FuzzTarget } from './targets.js';
@@ -104,9 +104,30 @@ function seeds(): Uint8Array[] {
   return out;
 }
 
+/**
+ * A copy of the FIFO bytes with every record's CRC recomputed, so that a mutated target offset or
+ * length reaches recovery instead of dying at the CRC check (which the fifo target covers).
+ */
+function resealed(b: Uint8Array): Uint8Array {
+  const o = b.slice();
+  const dv = new DataView(o.buffer);
+  let p = 0;
+  while (p + 16 <= o.length) {
+    const sig = dv.getUint16(p, true), type = dv.getUint16(p + 2, true), size = dv.getUint32(p + 4, true);
+    const ok = sig === 0xc84e && size >= 16 && size % 8 === 0 && p + size <= o.length && (p % 512) + size <= 512;
+    if (!ok) {
+      p = (Math.floor(p / 512) + 1) * 512;
+      continue;
+    }
+    if (type !== 0x8040) dv.setUint32(p + 12, fifoRecordCrc(o.subarray(p, p + size), 'crc32c'), true);
+    p += size;
+  }
+  return o;
+}
+
 export const undoTarget: FuzzTarget = {
   name: 'undo-recovery',
-  covers: 'open for writing on a hostile UNDO FIFO: recovery scan (seq numbers, PAD/tails), record checks, and where the restored bytes are written',
+  covers: 'open for writing on a hostile UNDO FIFO (record CRCs resealed after mutation): recovery scan (seq numbers, PAD/tails), record checks, and where the restored bytes are written',
   maxLen: 4 + 16384,
   seeds: (s: Samples) => {
     context(s.dir);
@@ -122,7 +143,7 @@ export const undoTarget: FuzzTarget = {
     dv.setBigUint64(bm + 8, (3n << 60n) | BigInt(FIRST), true); // first_offset
     dv.setBigUint64(bm + 16, (3n << 60n) | BigInt(next & ~7), true); // next_offset
     dev.write(0, hdr);
-    if (input.length > 4) dev.write(c.fifoPos + FIRST, input.subarray(4));
+    if (input.length > 4) dev.write(c.fifoPos + FIRST, resealed(input.subarray(4)));
     // newfs's DUMMY records carry consecutive sequence numbers, so a scan that reaches them would
     // follow all 512 MiB of them (linear, ~10 s: real, bounded, not what this target is about).
     // A sector with an out-of-sequence DUMMY right after the input keeps every run short.

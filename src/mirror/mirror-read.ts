@@ -484,7 +484,38 @@ export function batchPfsd(source: MirrorSourceInfo, tidEnd: bigint): Uint8Array 
  * The writer is flushed at the end.
  */
 export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: MirrorStreamWriter, o: MirrorReadRunOptions = {}): MirrorReadReport {
-  const rep: MirrorReadReport = { batches: 0, rec: 0, pass: 0, skip: 0, ignored: 0, crcErrors: 0, calls: 0, bytes: 0, payloadBytes: 0 };
+  const rep = emptyReport();
+  for (const _ of streamSteps(ctx, plan, w, o, rep)) {
+    /* every step runs to the end */
+  }
+  return rep;
+}
+
+/**
+ * writeMirrorStream() that returns to the event loop after every MIRROR_READ call, so signals
+ * (SIGINT) are seen mid-transfer: `stop()` is checked between calls and, when it returns a
+ * reason, the transfer ends by throwing `interrupted(reason)` with the output flushed up to the
+ * last complete call (the resume tracker then names the point to continue from).
+ */
+export async function writeMirrorStreamAsync(
+  ctx: MirrorContext, plan: MirrorReadPlan, w: MirrorStreamWriter, o: MirrorReadRunOptions & { stop?: () => string | undefined; interrupted?: (reason: string) => Error } = {},
+): Promise<MirrorReadReport> {
+  const rep = emptyReport();
+  for (const _ of streamSteps(ctx, plan, w, o, rep)) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const why = o.stop?.();
+    if (why !== undefined) {
+      w.flush();
+      throw o.interrupted ? o.interrupted(why) : new Error(why);
+    }
+  }
+  return rep;
+}
+
+const emptyReport = (): MirrorReadReport => ({ batches: 0, rec: 0, pass: 0, skip: 0, ignored: 0, crcErrors: 0, calls: 0, bytes: 0, payloadBytes: 0 });
+
+/** The stream of a plan, one MIRROR_READ call per step. */
+function* streamSteps(ctx: MirrorContext, plan: MirrorReadPlan, w: MirrorStreamWriter, o: MirrorReadRunOptions, rep: MirrorReadReport): Generator<void> {
   const startBytes = w.bytesWritten;
   const startPayload = w.counts.payloadBytes;
   const nb = plan.batches.length;
@@ -537,6 +568,7 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
           throw new BadFieldError(`MIRROR_READ call budget ${o.callBytes} is smaller than one record`, { structure: 'mirror-read', field: 'callBytes' });
         }
         key = r.keyCur;
+        yield;
       }
       w.sync();
       // with resume tracking, a batch counts as delivered only once its SYNC is out: resuming
@@ -553,7 +585,6 @@ export function writeMirrorStream(ctx: MirrorContext, plan: MirrorReadPlan, w: M
   w.flush();
   rep.bytes = w.bytesWritten - startBytes;
   rep.payloadBytes = w.counts.payloadBytes - startPayload;
-  return rep;
 }
 
 export interface MirrorEstimate {

@@ -58,6 +58,8 @@ export interface MirrorWriteOptions {
   pfsId: number;
   /** -y: create a missing target PFS as a slave with the stream's shared UUID. */
   createSlave?: boolean;
+  /** Asked when the target is missing and createSlave is not set (a terminal prompt); true creates it. */
+  confirmCreate?: (sharedUuid: string) => boolean;
   /** --force: skip the slave / shared-UUID checks (never needed for a correct setup). */
   force?: boolean;
   /** Apply into a never-committed transaction and report only. */
@@ -285,7 +287,7 @@ export class MirrorWriter implements MirrorStreamHandler {
     const cur = readPfsRecord(this.tree, this.pfsId);
     const exists = cur && !(cur.data.mirrorFlags & HAMMER_PFSD_DELETED);
     if (!exists) {
-      if (!this.o.createSlave) {
+      if (!this.o.createSlave && !this.o.confirmCreate?.(uuidToString(b.pfsd1.sharedUuid))) {
         throw new UsageError(`target PFS ${this.pfsId} does not exist; -y creates it as a slave of the stream's shared UUID ${uuidToString(b.pfsd1.sharedUuid)}`, where);
       }
       // as hammer(8) does: `hammer pfs-slave <path> shared-uuid=<stream's>` (no label)
@@ -335,12 +337,13 @@ export class MirrorWriter implements MirrorStreamHandler {
       }
     } else if (r.type === HAMMER_MREC_TYPE_PASS) c.pass++;
     const leaf = this.reloc(r.leaf);
-    this.deleteTo(leaf);
+    const seen = this.deleteTo(leaf);
     if (leaf.recType === HAMMER_RECTYPE_CONFIG) {
       c.configIgnored++;
       return;
     }
-    const existing = this.lookup(leaf);
+    // the sweep's cursor stopped at (or just past) the record's key: no second descent needed
+    const existing = seen === undefined ? this.lookup(leaf) : seen ?? undefined;
     if (existing) {
       this.mirrorUpdate(leaf, existing);
     } else if (r.type === HAMMER_MREC_TYPE_REC) {
@@ -351,15 +354,15 @@ export class MirrorWriter implements MirrorStreamHandler {
     this.keyCurHandled = true;
   }
 
-  /** Exact lookup (create_tid included): delete_tid/ts of the existing record, or undefined. */
-  private lookup(k: BaseElm): { deleteTid: bigint; createTid: bigint } | undefined {
+  /** Exact lookup (create_tid included): delete_tid of the existing record, or undefined. */
+  private lookup(k: BaseElm): { deleteTid: bigint } | undefined {
     const cur = new Cursor(this.tree);
     cur.seek(k);
     if (cur.next() !== 'elm') return undefined;
     const n = cur.node;
     const at = n.elmAt(cur.index);
     if (cmpBaseElm(decodeBaseElm(n.dv, at), k) !== 0) return undefined;
-    return { deleteTid: n.dv.getBigUint64(at + ELM.deleteTid, LE), createTid: n.dv.getBigUint64(at + ELM.createTid, LE) };
+    return { deleteTid: n.dv.getBigUint64(at + ELM.deleteTid, LE) };
   }
 
   /** mirror_check + mirror_update: only a non-zero, different delete_tid is taken over. */
@@ -411,9 +414,11 @@ export class MirrorWriter implements MirrorStreamHandler {
   /**
    * delete_to(end): target records in [key_cur, end) that the stream did not mention are gone on
    * the source: mark them deleted at tid_end (unless created at/after tid_end, or CONFIG).
+   * Returns what the scan saw at `end` itself ({deleteTid} of an identical record, null: none
+   * there), or undefined when it did not scan (key_cur already at or past `end`).
    */
-  private deleteTo(end: BaseElm): void {
-    if (cmpBaseElm(this.keyCur, end) >= 0) return;
+  private deleteTo(end: BaseElm): { deleteTid: bigint } | null | undefined {
+    if (cmpBaseElm(this.keyCur, end) >= 0) return undefined;
     const endKey = new EncodedKey(end);
     let from = this.keyCur;
     let skipFirst = this.keyCurHandled;
@@ -422,10 +427,16 @@ export class MirrorWriter implements MirrorStreamHandler {
       const cur = new Cursor(this.tree);
       cur.seek(from);
       let more = false;
+      // what the scan found at `end` itself: the existing record (mirror_check) or null (absent)
+      let atEnd: { deleteTid: bigint } | null = null;
       while (cur.next() === 'elm') {
         const n = cur.node;
         const at = n.elmAt(cur.index);
-        if (cmpBaseElmRaw(n.dv, at, endKey.dv, 0) >= 0) break;
+        const c = cmpBaseElmRaw(n.dv, at, endKey.dv, 0);
+        if (c >= 0) {
+          if (c === 0) atEnd = { deleteTid: n.dv.getBigUint64(at + ELM.deleteTid, LE) };
+          break;
+        }
         if (skipFirst) {
           skipFirst = false;
           if (cmpBaseElm(decodeBaseElm(n.dv, at), from) === 0) continue;
@@ -447,7 +458,8 @@ export class MirrorWriter implements MirrorStreamHandler {
         this.counts.deleted++;
       }
       if (victims.length) this.raiseTid(this.tidEnd);
-      if (!more) return;
+      // marking other records deleted does not touch the element at `end`
+      if (!more) return atEnd;
       from = victims[victims.length - 1];
       skipFirst = true;
     }

@@ -207,7 +207,7 @@ export function recoverUndo(vs: WritableVolumeSet, o: RecoverOptions = {}): Reco
 /**
  * Set the root header's UNDO FIFO pointers (positions in the FIFO) and write the header. The
  * UNDO blockmap entry is never covered by UNDO, so this needs no transaction; REDO recovery uses
- * it to keep its range open across its own commits and to close the FIFO at the end.
+ * it to close the FIFO when its replay committed nothing (and tests to stage a crash).
  */
 export function setFifoRange(vs: WritableVolumeSet, first: number, next: number): void {
   if (vs.tx) throw new BadFieldError('UNDO FIFO pointers cannot move while a transaction is open', { structure: 'UNDO FIFO', volNo: 0 });

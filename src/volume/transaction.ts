@@ -133,8 +133,44 @@ export class Transaction {
     return { buf: d.buf, at: rel };
   }
 
-  /** Visit the dirty buffers covering [off, off+len) (may span buffers; one big-block at most). */
-  private pieces(off: bigint, len: number, fn: (d: DirtyBuffer, rel: number, done: number, n: number) => void): void {
+  /**
+   * Fill space allocated in this transaction (payloads, new nodes). Whole 16 KiB buffers of it
+   * are staged (no copy of the media, no diff at commit); partial ones go through dirty buffers.
+   */
+  writeNew(off: bigint, data: Uint8Array): void {
+    this.check();
+    const len = data.length;
+    if (len === 0) return;
+    const ov = this.vs.overlay;
+    const loc = this.vs.locate(off, len);
+    const bufBeg = this.vs.volumes[loc.vol].header.bufBeg;
+    // a run [runFrom, done) of whole, not dirty buffers waiting to be staged in one piece
+    let runFrom = -1;
+    let done = 0;
+    while (done < len) {
+      const p = loc.pos + done;
+      const rel = (p - bufBeg) % HAMMER_BUFSIZE;
+      const n = Math.min(len - done, HAMMER_BUFSIZE - rel);
+      if (n === HAMMER_BUFSIZE && !ov.isDirty(loc.vol, p)) {
+        if (runFrom < 0) runFrom = done;
+      } else {
+        if (runFrom >= 0) ov.stage(loc.vol, loc.pos + runFrom, data.subarray(runFrom, done));
+        runFrom = -1;
+        ov.makeDirty(loc.vol, p - rel).buf.bytes.set(data.subarray(done, done + n), rel);
+      }
+      done += n;
+    }
+    if (runFrom >= 0) ov.stage(loc.vol, loc.pos + runFrom, data.subarray(runFrom, done));
+  }
+
+  /**
+   * Record that [off, off+len) was allocated in this transaction: its old bytes need no UNDO.
+   * The allocator only hands out space at or above its big-block's append point, so everything
+   * from `off` to the end of its buffer is free too: a buffer the range starts is entirely free
+   * space and needs no copy of its old bytes.
+   */
+  markFresh(off: bigint, len: number): void {
+    const ov = this.vs.overlay;
     const loc = this.vs.locate(off, len);
     const bufBeg = this.vs.volumes[loc.vol].header.bufBeg;
     let done = 0;
@@ -142,20 +178,16 @@ export class Transaction {
       const p = loc.pos + done;
       const rel = (p - bufBeg) % HAMMER_BUFSIZE;
       const n = Math.min(len - done, HAMMER_BUFSIZE - rel);
-      fn(this.vs.overlay.makeDirty(loc.vol, p - rel), rel, done, n);
+      const base = p - rel;
+      if (rel === 0 && !ov.isDirty(loc.vol, base)) {
+        ov.markFreshWhole(loc.vol, base);
+        // a partial first piece is written through a dirty copy: make it now, from zeros
+        if (n < HAMMER_BUFSIZE) ov.makeDirty(loc.vol, base);
+      } else {
+        ov.makeDirty(loc.vol, base).fresh.push([rel, rel + n]);
+      }
       done += n;
     }
-  }
-
-  /** Fill space allocated in this transaction (payloads, new nodes). */
-  writeNew(off: bigint, data: Uint8Array): void {
-    this.check();
-    this.pieces(off, data.length, (d, rel, done, n) => d.buf.bytes.set(data.subarray(done, done + n), rel));
-  }
-
-  /** Record that [off, off+len) was allocated in this transaction: its old bytes need no UNDO. */
-  markFresh(off: bigint, len: number): void {
-    this.pieces(off, len, (d, rel, _done, n) => d.fresh.push([rel, rel + n]));
   }
 
   alloc(zone: number, bytes: number): bigint {
@@ -238,16 +270,24 @@ export class Transaction {
     // 1. Collect UNDO: (undo_offset, old bytes).
     const undo: { off: bigint; old: Uint8Array }[] = [];
     const dirty = [...vs.overlay.dirty.values()];
+    const changed: DirtyBuffer[] = [];
     for (const d of dirty) {
+      const orig = d.orig;
+      // a buffer of space allocated in this transaction: no UNDO, always written
+      if (orig === null) {
+        changed.push(d);
+        continue;
+      }
+      if (Transaction.same(orig, d.buf.bytes)) continue;
+      changed.push(d);
       const bufBeg = vs.volumes[d.buf.vol].header.bufBeg;
       const z2 = encodeOffset(HAMMER_ZONE_RAW_BUFFER_INDEX, d.buf.vol, d.buf.pos - bufBeg);
-      for (const [s, e] of Transaction.diff(d.orig, d.buf.bytes, d.fresh)) undo.push({ off: z2 + BigInt(s), old: d.orig.subarray(s, e) });
+      for (const [s, e] of Transaction.diff(orig, d.buf.bytes, d.fresh)) undo.push({ off: z2 + BigInt(s), old: orig.subarray(s, e) });
     }
     for (const [s, e] of Transaction.diff(this.origHeader, newHeader, HEADER_NO_UNDO)) {
       undo.push({ off: encodeOffset(HAMMER_ZONE_RAW_VOLUME_INDEX, 0, s), old: this.origHeader.subarray(s, e) });
     }
-    const changed = dirty.filter((d) => !Buffer.from(d.orig.buffer, d.orig.byteOffset, d.orig.length).equals(d.buf.bytes));
-    if (undo.length === 0 && changed.length === 0) {
+    if (undo.length === 0 && changed.length === 0 && !vs.overlay.hasStaged) {
       this.finish();
       return { tid: this.tid, undoRecords: 0, undoBytes: 0, buffersWritten: 0, fifoEnd: shortOffset(h.blockmap[HAMMER_ZONE_UNDO_INDEX].nextOffset) };
     }
@@ -281,6 +321,8 @@ export class Transaction {
     const version = this.version;
     const h = vs.root;
     const ub = h.blockmap[HAMMER_ZONE_UNDO_INDEX];
+    // New data first (UNDO.md §4 step 1): it lands in space the committed state does not use.
+    vs.overlay.flushStaged();
     const w = new FifoWriter(vs, start, seq);
     let undoBytes = 0;
     for (const u of undo) {
@@ -306,7 +348,7 @@ export class Transaction {
     this.writeRootHeader();
     vs.sync();
     // 3. Metadata and new payloads.
-    for (const d of changed) vs.device(d.buf.vol).write(d.buf.pos, d.buf.bytes);
+    this.writeBuffers(changed);
     vs.sync();
     // 4. Close the range: committed.
     ub.firstOffset = end;
@@ -315,6 +357,32 @@ export class Transaction {
     vs.sync();
     this.finish();
     return { tid: this.tid, undoRecords: w.records, undoBytes, buffersWritten: changed.length, fifoEnd: w.pos };
+  }
+
+  /** Write dirty buffers in device order, adjacent ones joined into one write (up to 4 MiB). */
+  private writeBuffers(changed: DirtyBuffer[]): void {
+    const vs = this.vs;
+    changed.sort((a, b) => a.buf.vol - b.buf.vol || a.buf.pos - b.buf.pos);
+    const MAX_RUN = 256; // buffers per write
+    let i = 0;
+    while (i < changed.length) {
+      const first = changed[i].buf;
+      let j = i + 1;
+      while (j < changed.length && j - i < MAX_RUN && changed[j].buf.vol === first.vol && changed[j].buf.pos === first.pos + (j - i) * HAMMER_BUFSIZE) j++;
+      if (j - i === 1) {
+        vs.device(first.vol).write(first.pos, first.bytes);
+      } else {
+        const run = new Uint8Array((j - i) * HAMMER_BUFSIZE);
+        for (let k = i; k < j; k++) run.set(changed[k].buf.bytes, (k - i) * HAMMER_BUFSIZE);
+        vs.device(first.vol).write(first.pos, run);
+      }
+      i = j;
+    }
+  }
+
+  /** Byte equality of two buffers of the same length. */
+  private static same(a: Uint8Array, b: Uint8Array): boolean {
+    return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
   }
 
   private writeRootHeader(): void {

@@ -10,7 +10,7 @@
  * The API for writers is in transaction.ts.
  */
 import { BufferCache, CACHE_BUFSIZE, type CachedBuffer } from '../io/cache.js';
-import { openDeviceForWrite, type WritableBlockDevice } from '../io/device.js';
+import { openDeviceForWrite, type BlockDevice, type WritableBlockDevice } from '../io/device.js';
 import { VolumeSetError } from '../errors.js';
 import type { VolumeHeader } from '../ondisk/volume-header.js';
 import { VolumeSet, assembleVolumeSet, readVolumeHeader, type Volume } from './volume-set.js';
@@ -24,43 +24,186 @@ import { IoError, UsageError } from '../errors.js';
 /** A 16 KiB buffer being changed by the open transaction. */
 export interface DirtyBuffer {
   readonly buf: CachedBuffer;
-  /** Contents before the transaction touched the buffer (what UNDO must restore). */
-  readonly orig: Uint8Array;
+  /**
+   * Contents before the transaction touched the buffer (what UNDO must restore), or null when
+   * the whole buffer was free space allocated in this transaction (no UNDO, nothing to diff).
+   */
+  readonly orig: Uint8Array | null;
   /** Byte ranges [start, end) of space allocated in this transaction (need no UNDO). */
   fresh: [number, number][];
 }
 
-const bufKey = (vol: number, pos: number) => (pos / CACHE_BUFSIZE) * 256 + vol;
+/** A contiguous span of staged new data: device bytes [pos, pos+len) of `vol` = slab[at, at+len). */
+interface StagedChunk {
+  vol: number;
+  pos: number;
+  slab: Uint8Array;
+  at: number;
+  len: number;
+}
 
-/** BufferCache whose get() prefers the open transaction's private copies. */
+const bufKey = (vol: number, pos: number) => (pos / CACHE_BUFSIZE) * 256 + vol;
+/** Staged data is copied into slabs of this size, so adjacent chunks go out in one write. */
+const SLAB_BYTES = 4 * 1024 * 1024;
+/** Longest single device write when flushing staged data or dirty buffers. */
+const MAX_WRITE = 4 * 1024 * 1024;
+
+/**
+ * BufferCache whose get() prefers the open transaction's private copies.
+ *
+ * Two kinds of private copy:
+ *  - dirty buffers: copies of existing 16 KiB buffers (metadata, partly filled payload buffers),
+ *    diffed against their original at commit to derive UNDO;
+ *  - staged data: whole 16 KiB buffers of space allocated in this transaction (large payloads).
+ *    They need neither the media's old bytes nor a diff (free space needs no UNDO, UNDO.md §3),
+ *    are packed into slabs and written first at commit in as few writes as possible (UNDO.md §4
+ *    step 1: data before UNDO). Once `stageLimit` bytes are staged they are written early: they
+ *    land in space the committed state does not reference, so a crash or abort still leaves the
+ *    committed state, and memory stays bounded whatever the caller's commit cadence.
+ */
 export class OverlayCache extends BufferCache {
   readonly dirty = new Map<number, DirtyBuffer>();
+  /** Staged whole buffers of new data by buffer key (views into the slabs). */
+  private readonly staged = new Map<number, CachedBuffer>();
+  private chunks: StagedChunk[] = [];
+  private slab: Uint8Array | null = null;
+  private slabUsed = 0;
+  /** Bytes staged and not yet written. */
+  stagedBytes = 0;
+  /** Bytes of new data staged in this transaction (written early or not). */
+  newDataBytes = 0;
+  /** Staged bytes that trigger an early write. */
+  stageLimit = 64 * 1024 * 1024;
+  /**
+   * Whole buffers allocated in this transaction (free before it): true while nothing was written
+   * to them (a private copy may start from zeros instead of the media), false once data was.
+   */
+  private readonly freshWhole = new Map<number, boolean>();
+
+  constructor(
+    private readonly devs: readonly BlockDevice[],
+    budgetBytes?: number,
+  ) {
+    super(devs, budgetBytes);
+  }
+
   override get(vol: number, pos: number): CachedBuffer {
     if (this.dirty.size) {
       const d = this.dirty.get(bufKey(vol, pos));
       if (d) return d.buf;
     }
+    if (this.staged.size) {
+      const s = this.staged.get(bufKey(vol, pos));
+      if (s) return s;
+    }
     return super.get(vol, pos);
   }
+
   /** The private copy of a buffer, made on first use. */
   makeDirty(vol: number, pos: number): DirtyBuffer {
     const k = bufKey(vol, pos);
     let d = this.dirty.get(k);
     if (!d) {
-      const clean = super.get(vol, pos);
-      const bytes = clean.bytes.slice();
-      d = { buf: { vol, pos, bytes, dv: new DataView(bytes.buffer) }, orig: clean.bytes.slice(), fresh: [] };
+      const fw = this.freshWhole.get(k);
+      let bytes: Uint8Array;
+      let orig: Uint8Array | null = null;
+      if (fw === true) {
+        bytes = new Uint8Array(CACHE_BUFSIZE); // free space nobody wrote yet: its old bytes do not matter
+      } else if (fw === false) {
+        bytes = (this.staged.get(k) ?? super.get(vol, pos)).bytes.slice();
+      } else {
+        const clean = super.get(vol, pos);
+        bytes = clean.bytes.slice();
+        orig = clean.bytes.slice();
+      }
+      d = { buf: { vol, pos, bytes, dv: new DataView(bytes.buffer) }, orig, fresh: [] };
       this.dirty.set(k, d);
     }
     return d;
   }
+
+  /** Is the buffer a private copy already (dirty)? */
+  isDirty(vol: number, pos: number): boolean {
+    return this.dirty.has(bufKey(vol, pos));
+  }
+
+  /** The whole buffer at `pos` was allocated in this transaction (it was free space). */
+  markFreshWhole(vol: number, pos: number): void {
+    const k = bufKey(vol, pos);
+    if (!this.freshWhole.has(k)) this.freshWhole.set(k, true);
+  }
+
+  /**
+   * Stage new data for whole buffers at `pos` (buffer aligned, a multiple of 16 KiB long, every
+   * buffer allocated in this transaction and not dirty). The bytes are copied.
+   */
+  stage(vol: number, pos: number, data: Uint8Array): void {
+    const len = data.length;
+    if (!this.slab || this.slabUsed + len > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, len));
+      this.slabUsed = 0;
+    }
+    const slab = this.slab;
+    const at = this.slabUsed;
+    slab.set(data, at);
+    this.slabUsed += len;
+    const last = this.chunks.length ? this.chunks[this.chunks.length - 1] : null;
+    if (last && last.slab === slab && last.vol === vol && last.pos + last.len === pos && last.at + last.len === at && last.len + len <= MAX_WRITE) {
+      last.len += len;
+    } else {
+      this.chunks.push({ vol, pos, slab, at, len });
+    }
+    for (let o = 0; o < len; o += CACHE_BUFSIZE) {
+      const k = bufKey(vol, pos + o);
+      this.staged.set(k, { vol, pos: pos + o, bytes: slab.subarray(at + o, at + o + CACHE_BUFSIZE), dv: new DataView(slab.buffer, slab.byteOffset + at + o, CACHE_BUFSIZE) });
+      this.freshWhole.set(k, false);
+    }
+    this.stagedBytes += len;
+    this.newDataBytes += len;
+    if (this.stagedBytes >= this.stageLimit) this.flushStaged();
+  }
+
+  get hasStaged(): boolean {
+    return this.chunks.length > 0;
+  }
+
+  /** Bytes a commit would write now: dirty buffers plus the transaction's new data. */
+  get pendingBytes(): number {
+    return this.dirty.size * CACHE_BUFSIZE + this.newDataBytes;
+  }
+
+  /** Write the staged data to the media (not synced) and keep clean cached copies current. */
+  flushStaged(): void {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.slab = null;
+    this.slabUsed = 0;
+    for (const c of chunks) {
+      const bytes = c.slab.subarray(c.at, c.at + c.len);
+      (this.devs[c.vol] as WritableBlockDevice).write(c.pos, bytes);
+      this.update(c.vol, c.pos, bytes);
+    }
+    this.staged.clear();
+    this.stagedBytes = 0;
+  }
+
   /** After a commit: the private copies are now what the media holds. */
   promote(): void {
     for (const d of this.dirty.values()) this.update(d.buf.vol, d.buf.pos, d.buf.bytes);
-    this.dirty.clear();
+    this.reset();
   }
   discard(): void {
+    this.reset();
+  }
+  private reset(): void {
     this.dirty.clear();
+    this.staged.clear();
+    this.chunks = [];
+    this.slab = null;
+    this.slabUsed = 0;
+    this.stagedBytes = 0;
+    this.newDataBytes = 0;
+    this.freshWhole.clear();
   }
 }
 

@@ -125,6 +125,35 @@ describe('incremental mirroring of a master changed by HammerWriter', () => {
   });
 });
 
+describe('delete sweep', () => {
+  it('records the source does not have are marked deleted at tid_end; CONFIG is never touched', () => {
+    const img = tmpImage('sweep.img');
+    const vs = openVolumeSetForWrite([img]);
+    try {
+      createPfs(vs, 1, { slave: false });
+      const w = new HammerWriter(vs, { pfs: 1, autoCommit: true });
+      for (let i = 0; i < 20; i++) w.writeFile(`/f${i}`, content(i, 30));
+      mirrorCopy(vs, vs, { srcPfs: 1, dstPfs: 2, createSlave: true });
+      // the slave gains files of its own (as a temporary master), then becomes a slave again
+      upgradePfs(vs, 2);
+      const w2 = new HammerWriter(vs, { pfs: 2, autoCommit: true });
+      w2.writeFile('/extra', Buffer.from('not on the master'));
+      w2.mkdir('/extradir');
+      downgradePfs(vs, 2);
+      const before = snapshotTree(vs, 2, undefined, { dirMtime: false });
+      expect(before.has('/extra')).toBe(true);
+      // a full-window mirror sweeps them away (they were created before tid_end)
+      const r = mirrorCopy(vs, vs, { srcPfs: 1, dstPfs: 2, since: 1n });
+      expect(r.deleted).toBeGreaterThanOrEqual(4);
+      const after = snapshotTree(vs, 2, undefined, { dirMtime: false });
+      expect(after.has('/extra')).toBe(false);
+      expect(diffTrees(snapshotTree(vs, 1, undefined, { dirMtime: false }), after)).toEqual([]);
+    } finally {
+      vs.close();
+    }
+  });
+});
+
 describe('crash inside a commit', () => {
   it('device dies part-way through a batch commit: reopen rolls back, rerun converges', () => {
     const srcImg = tmpImage('src.img', 64 * 1024 * 1024);

@@ -12,7 +12,7 @@ import { splitVolumeArg, openVolumeSet } from '../../src/volume/volume-set.js';
 import { openVolumeSetForWrite } from '../../src/volume/writable-volume-set.js';
 import { mirrorCopy } from '../../src/mirror/mirror-copy.js';
 import { describeWriteReport } from './mirror-write.js';
-import { withYes } from './pfs-common.js';
+import { withYes, confirm } from './pfs-common.js';
 import * as fs from 'node:fs';
 
 interface Args extends CommonArgs {
@@ -77,7 +77,16 @@ export const mirrorCopyCommand: CommandModule<object, Args> = {
     const svs = same ? dvs : openVolumeSet(src.paths);
     try {
       const r = mirrorCopy(svs, dvs, {
-        srcPfs: src.pfs, dstPfs: dst.pfs, createSlave: a.y, force: a.force, dryRun: a['dry-run'],
+        srcPfs: src.pfs, dstPfs: dst.pfs, createSlave: a.y,
+        // without -y a terminal is asked (as hammer does); otherwise the copy fails and names -y
+        confirmCreate: a.y || !process.stdin.isTTY ? undefined : (shared) => {
+          try {
+            confirm(`PFS ${dst.pfs} does not exist on the target. Create it as a slave of shared UUID ${shared}?`, false);
+            return true;
+          } catch {
+            return false;
+          }
+        }, force: a.force, dryRun: a['dry-run'],
         since: tidArg(a.since, 'since'), until: tidArg(a.until, 'until'),
       });
       if (a.json) printJson(r);

@@ -12,7 +12,7 @@ import { UsageError, IoError } from '../../src/errors.js';
 import { hex64 } from '../../src/ondisk/int64.js';
 import { FdSink, MirrorStreamWriter } from '../../src/mirror/stream-writer.js';
 import {
-  planMirrorRead, writeMirrorStream, estimateMirrorRead, DEFAULT_BATCH_BYTES, ResumeTracker, type MirrorReadProgress,
+  planMirrorRead, writeMirrorStreamAsync, estimateMirrorRead, DEFAULT_BATCH_BYTES, ResumeTracker, type MirrorReadProgress,
 } from '../../src/mirror/mirror-read.js';
 import { decodeResumeToken, encodeResumeToken, planResume, tokenFromPoint } from '../../src/mirror/resume.js';
 
@@ -82,7 +82,7 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
       .option('o', { type: 'string', requiresArg: true, describe: 'write the stream to FILE (default: stdout, which must not be a terminal)' })
       .option('estimate', { type: 'boolean', default: false, describe: 'only report the records and bytes the real run would send (fast, reads no data)' })
       .option('batch-bytes', { type: 'string', describe: `split into batches of about this size, each ending in SYNC (0 = one batch; default ${DEFAULT_BATCH_BYTES / 1048576}M)` }),
-  handler: run<Args>((a) => {
+  handler: run<Args>(async (a) => {
     const since = tidArg(a.since, 'since');
     const until = tidArg(a.until, 'until');
     const token = a.resume !== undefined ? decodeResumeToken(a.resume) : undefined;
@@ -131,21 +131,46 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
       }
       const bar = showProgress ? progressBar(plan.prescan?.payloadBytes ?? 0) : undefined;
       let rep;
+      let interruptedBy: string | undefined;
       // Track what has reached the output (flushed after every call of at most 1 MiB) so that an
       // interrupted transfer can say where to resume.
       const tracker = new ResumeTracker();
       try {
         const w = new MirrorStreamWriter(new FdSink(fd, name));
-        rep = writeMirrorStream(ctx, plan, w, {
-          nodata: a.nodata, progress: bar?.update, resume: a.nodata ? undefined : tracker,
-          callBytes: a.nodata ? undefined : 1 << 20, startKey: token?.key,
-        });
+        // SIGINT / SIGTERM end the transfer between two calls, with a resume token
+        let signalled: string | undefined;
+        const onSig = (sig: string) => () => {
+          signalled = sig;
+        };
+        const sigint = onSig('SIGINT');
+        const sigterm = onSig('SIGTERM');
+        process.on('SIGINT', sigint);
+        process.on('SIGTERM', sigterm);
+        try {
+          rep = await writeMirrorStreamAsync(ctx, plan, w, {
+            nodata: a.nodata, progress: bar?.update, resume: a.nodata ? undefined : tracker,
+            callBytes: a.nodata ? undefined : 1 << 20, startKey: token?.key,
+            stop: () => signalled,
+            interrupted: (why) => {
+              interruptedBy = why;
+              return new IoError(`interrupted by ${why}`, { structure: 'mirror stream output', path: name });
+            },
+          });
+        } finally {
+          process.off('SIGINT', sigint);
+          process.off('SIGTERM', sigterm);
+        }
       } catch (e) {
         // A file holds what was written; a pipe may have lost up to its buffer (<= 1 MiB).
         const point = a.nodata ? undefined : tracker.pick(fd === 1 && !fs.fstatSync(1).isFile() ? 1 << 20 : 0);
         if (point) {
           const t = encodeResumeToken(tokenFromPoint(plan.pfsId, plan.source.pfsd.subarray(40, 56), point));
           process.stderr.write(`hammerfs: mirror-read interrupted in TIDs 0x${hex64(point.tidBeg)}..0x${hex64(point.tidEnd)}; to continue (target written with mirror-write --keep-partial): --resume ${t}\n`);
+        }
+        if (interruptedBy) {
+          // a signal is not an error of the media or the stream: the shell's 128 + signal code
+          process.stderr.write(`hammerfs: mirror-read: interrupted by ${interruptedBy}\n`);
+          return interruptedBy === 'SIGINT' ? 130 : 143;
         }
         throw e;
       } finally {

@@ -43,6 +43,32 @@ function killHook(): ((n: number) => void) | undefined {
   };
 }
 
+/**
+ * hammer(8) asks on /dev/tty whether to create a missing slave (stdin carries the stream). Without
+ * a controlling terminal there is no question: the writer then fails and names -y.
+ */
+function askOnTty(pfsId: number): ((shared: string) => boolean) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (shared) => {
+    let fd: number;
+    try {
+      fd = fs.openSync('/dev/tty', 'r+');
+    } catch {
+      return false;
+    }
+    try {
+      fs.writeSync(fd, `PFS ${pfsId} does not exist. Create it as a slave of shared UUID ${shared}? (y/n) `);
+      const b = Buffer.alloc(64);
+      const n = fs.readSync(fd, b, 0, b.length, null);
+      return /^y(es)?$/i.test(b.subarray(0, n).toString('utf8').trim());
+    } catch {
+      return false;
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+}
+
 export const mirrorWriteCommand: CommandModule<object, Args> = {
   command: 'mirror-write',
   describe: 'apply a mirror stream (stdin or -i FILE) to a slave PFS; -y creates a missing slave',
@@ -72,7 +98,7 @@ export const mirrorWriteCommand: CommandModule<object, Args> = {
     };
     try {
       const w = new MirrorWriter(vs, {
-        pfsId, createSlave: a.y, force: a.force, dryRun: a['dry-run'], afterRecord: killHook(), maxDirtyBuffers: a['commit-buffers'], keepPartial: a['keep-partial'],
+        pfsId, createSlave: a.y, confirmCreate: a.y ? undefined : askOnTty(pfsId), force: a.force, dryRun: a['dry-run'], afterRecord: killHook(), maxDirtyBuffers: a['commit-buffers'], keepPartial: a['keep-partial'],
         onBatch: (b) => {
           if (b.how === 'aborted' && w.report.partialKept) log(`mirror-write: batch ${b.index} ended early: its ${b.created} new records are kept, sync-end-tid stays 0x${hex64(w.report.syncEndTid)}; continue with mirror-read --resume`);
           else if (b.how === 'aborted') log(`mirror-write: batch ${b.index} (TIDs 0x${hex64(b.tidBeg)}..0x${hex64(b.tidEnd)}) rolled back; the target stays at sync-end-tid 0x${hex64(w.report.syncEndTid)}`);

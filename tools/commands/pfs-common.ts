@@ -30,13 +30,18 @@ export function withYes<T>(y: Argv<T>) {
 export function confirm(question: string, yes: boolean | undefined, flag = '-y'): void {
   if (yes) return;
   if (!process.stdin.isTTY) throw new UsageError(`${question} — refusing without confirmation (stdin is not a terminal); pass ${flag}`, { structure: 'argument', field: flag.replace(/^-+/, '') });
-  process.stderr.write(`${question} (y/n) `);
+  // read the answer from the terminal itself: Node may have put fd 0 in non-blocking mode
   const b = Buffer.alloc(256);
   let n = 0;
+  let fd = -1;
   try {
-    n = fs.readSync(0, b, 0, b.length, null);
+    fd = fs.openSync('/dev/tty', 'r+');
+    fs.writeSync(fd, `${question} (y/n) `);
+    n = fs.readSync(fd, b, 0, b.length, null);
   } catch {
     n = 0;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
   }
   if (!/^y(es)?$/i.test(b.subarray(0, n).toString('utf8').trim())) throw new UsageError('not confirmed', { structure: 'argument', field: flag.replace(/^-+/, '') });
 }

@@ -15,14 +15,11 @@
  *     one is executed in FIFO order through HammerWriter (WRITE = write the payload at
  *     redo_offset, extending the file as write(2) would; TRUNC = set the size to redo_offset).
  *     Like the kernel, a record naming a missing inode or a non-file is reported and skipped.
- *  3. Commit, then close the FIFO (first = next = end).
+ *  3. Commit everything in one transaction, which closes the FIFO (first = next = end).
  *
- * Crash safety: REDO replay may need several commits (one per PFS, and more when the replay is
- * large). Each commit closes the FIFO range behind it, so after each one the range is re-opened
- * at the original first_offset: a crash anywhere before the final close makes the next
- * recovery roll the replay's own commits back (their UNDO records continue the sequence) and
- * replay again from the same SYNC. Only the instant between a commit's header write and the
- * re-open write is unprotected, and only when more than one commit is needed.
+ * Crash safety: until that commit's final header write the range stays open (stage 1 kept
+ * first_offset), and the commit's own UNDO records continue the sequence: a crash anywhere
+ * before it makes the next recovery roll the replay back and run it again from the same SYNC.
  *
  * Loading this module plugs stage 2 into recoverUndo(), which every open-for-write runs.
  */
@@ -38,6 +35,7 @@ import {
   registerRedoStage, setFifoRange, type RecoveryResult, type RedoReport, type RedoOpReport,
 } from '../../volume/recovery.js';
 import type { WritableVolumeSet } from '../../volume/writable-volume-set.js';
+import type { Transaction } from '../../volume/transaction.js';
 import { CURRENT, findRecord, locInode } from '../records.js';
 import { HammerWriter } from './writer.js';
 
@@ -45,8 +43,6 @@ import { HammerWriter } from './writer.js';
 const OPS_LISTED = 2000;
 /** Adjacent WRITE records of one file are replayed as one write of up to this many bytes. */
 const COALESCE_BYTES = 1 << 20;
-/** A replay transaction commits once it holds this many bytes of changed buffers. */
-const BATCH_BYTES = 64 * 1024 * 1024;
 
 interface RedoOp {
   pos: number;
@@ -181,17 +177,17 @@ export function replayRedo(vs: WritableVolumeSet, s1: RecoveryResult): RedoRepor
     return rep;
   }
   rep.ran = true;
-  execute(vs, ops, first, rep, list, warn);
+  execute(vs, ops, rep, list, warn);
   close();
   return rep;
 }
 
 function execute(
-  vs: WritableVolumeSet, ops: RedoOp[], first: number, rep: RedoReport,
+  vs: WritableVolumeSet, ops: RedoOp[], rep: RedoReport,
   list: (op: RedoOp, action: RedoOpReport['action'], reason?: string) => void, warn: (m: string) => void,
 ): void {
-  // Each PFS needs its own writer, and a set has one transaction at a time: replay PFS by PFS
-  // (the order of operations on one file is kept; different files are independent).
+  // A HammerWriter serves one PFS; REDO may name several. The operations of one file keep their
+  // FIFO order, different files are independent, so the replay goes PFS by PFS.
   const byPfs = new Map<number, RedoOp[]>();
   for (const op of ops) {
     const pfs = op.localization >>> 16;
@@ -204,34 +200,32 @@ function execute(
     list(op, 'failed', why);
     warn(`REDO ${op.kind.toUpperCase()} of inode ${hex64(op.objId)} (localization ${(op.localization >>> 0).toString(16).padStart(8, '0')}) not replayed: ${why}`);
   };
-  const reopen = () => {
-    // the commit closed the range behind it: keep it open until REDO recovery has finished
-    const ub = vs.root.blockmap[HAMMER_ZONE_UNDO_INDEX];
-    setFifoRange(vs, first, shortOffset(ub.nextOffset) % fifoSize(vs));
-  };
-  for (const [pfs, group] of byPfs) {
-    let w: HammerWriter;
-    try {
-      w = new HammerWriter(vs, { pfs, autoCommit: false, batchBytes: BATCH_BYTES });
-    } catch (e) {
-      if (!(e instanceof NotFoundError || e instanceof UsageError)) throw e;
-      for (const op of group) fail(op, `PFS ${pfs}: ${e.message}`);
-      continue;
-    }
-    for (let i = 0; i < group.length; ) {
-      const op = group[i];
-      const why = op.bad ?? problem(w, pfs, op);
-      if (why) {
-        fail(op, why);
-        i++;
+  const shared = new SharedTransaction(vs);
+  try {
+    for (const [pfs, group] of byPfs) {
+      let w: HammerWriter;
+      try {
+        w = shared.writer(pfs);
+      } catch (e) {
+        if (!(e instanceof NotFoundError || e instanceof UsageError)) throw e;
+        for (const op of group) fail(op, `PFS ${pfs}: ${e.message}`);
         continue;
       }
-      if (op.kind === 'trunc') {
-        w.truncateById(op.objId, Number(op.offset));
-        rep.replayed++;
-        list(op, 'replayed');
-        i++;
-      } else {
+      for (let i = 0; i < group.length; ) {
+        const op = group[i];
+        const why = op.bad ?? problem(w, pfs, op);
+        if (why) {
+          fail(op, why);
+          i++;
+          continue;
+        }
+        if (op.kind === 'trunc') {
+          w.truncateById(op.objId, Number(op.offset));
+          rep.replayed++;
+          list(op, 'replayed');
+          i++;
+          continue;
+        }
         // a kernel write() of more than one record's worth is a run of records continuing at
         // the next byte: one writer call each would rewrite the same block many times
         let j = i + 1;
@@ -254,15 +248,64 @@ function execute(
         }
         i = j;
       }
-      if (w.maybeCommit()) {
-        rep.commits++;
-        reopen();
-      }
     }
-    if (w.commit()) {
-      rep.commits++;
-      reopen();
+    if (shared.commit()) rep.commits++;
+  } finally {
+    shared.release();
+  }
+}
+
+/**
+ * One transaction for the writers of several PFSes. The replay must commit exactly once: the
+ * commit closes the FIFO range behind it, so with two commits a crash between them would lose
+ * the REDO records of the second (nothing would replay them again). With one commit, a crash
+ * anywhere before it leaves the range open and the next recovery starts over.
+ *
+ * HammerWriter opens its transaction with vs.begin() and commits it in commit() after writing
+ * its in-memory inodes; while this object is active, begin() hands every writer the same open
+ * transaction, and commit() lets each writer write its inodes into it before the one real
+ * commit.
+ */
+class SharedTransaction {
+  private readonly writers: HammerWriter[] = [];
+  private tx: Transaction | null = null;
+  private readonly ownBegin: WritableVolumeSet['begin'];
+
+  constructor(private readonly vs: WritableVolumeSet) {
+    this.ownBegin = vs.begin;
+    vs.begin = () => {
+      if (this.tx && this.tx.open) return this.tx;
+      this.tx = this.ownBegin.call(vs);
+      return this.tx;
+    };
+  }
+
+  writer(pfs: number): HammerWriter {
+    const w = new HammerWriter(this.vs, { pfs, autoCommit: false });
+    this.writers.push(w);
+    return w;
+  }
+
+  /** Write every writer's inodes, then commit once; false if nothing was opened. */
+  commit(): boolean {
+    const tx = this.tx;
+    if (!tx || !tx.open) return false;
+    const real = tx.commit;
+    tx.commit = () => ({ tid: tx.tid, undoRecords: 0, undoBytes: 0, buffersWritten: 0, fifoEnd: 0 });
+    try {
+      for (const w of this.writers) w.commit();
+    } finally {
+      tx.commit = real;
     }
+    // a writer that aborted (or committed on its own) would have closed it: never commit half
+    if (!tx.open || this.vs.tx !== tx) throw new UsageError('REDO replay lost its transaction', { structure: 'REDO replay' });
+    tx.commit();
+    return true;
+  }
+
+  release(): void {
+    this.vs.begin = this.ownBegin;
+    if (this.tx && this.tx.open) this.tx.abort();
   }
 }
 

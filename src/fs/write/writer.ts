@@ -198,9 +198,9 @@ export class HammerWriter {
     return this.t().tid;
   }
 
-  /** Bytes of 16 KiB buffers the open transaction has changed (what a commit would write). */
+  /** Bytes a commit would write: changed 16 KiB buffers plus the transaction's new file data. */
   get pendingBytes(): number {
-    return this.tx ? this.vs.overlay.dirty.size * HAMMER_BUFSIZE : 0;
+    return this.tx ? this.vs.overlay.pendingBytes : 0;
   }
 
   private op<T>(fn: (tx: Transaction) => T): T {
