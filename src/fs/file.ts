@@ -42,6 +42,14 @@ function fileSize(ino: Inode): number {
   return toSafeNumber(ino.size, { structure: `inode ${ino.objId.toString(16)} in PFS ${ino.pfs}`, field: 'size' });
 }
 
+/**
+ * A read that starts at most this far past where the previous one ended still continues the
+ * cursor, stepping over the records in between (a few dozen elements) instead of descending from
+ * the root: FUSE serves the kernel's read-ahead on several threads, so consecutive requests of
+ * one sequential reader reach us slightly out of order.
+ */
+const SKIP_MAX = 4 << 20;
+
 /** A visible DATA element seen past the end of one read that may still hold bytes of the next. */
 interface Carried {
   key: bigint;
@@ -104,6 +112,20 @@ export class FileReader {
   }
 
   /**
+   * Whether a read at `pos` would continue the current cursor (no descent from the root): it
+   * starts at, or a little after, where the previous read ended.
+   */
+  continues(pos: number): boolean {
+    const cache = this.ctx.vs.cache;
+    return this.cursor !== null && pos >= this.lastEnd && pos - this.lastEnd <= SKIP_MAX && this.gen === cache.writeGen && cache.mirrorsDevices;
+  }
+
+  /** Where the previous read ended (-1 before the first, or after a failed one). */
+  get position(): number {
+    return this.lastEnd;
+  }
+
+  /**
    * Copy file bytes [pos, pos+len) into out[outOff...] (clipped to the file size); returns the
    * number of bytes copied. Holes and zero-fill records are written as zeros. Throws
    * CrcMismatchError / BadFieldError / IoError on damage, leaving `out` partly written.
@@ -147,7 +169,8 @@ export class FileReader {
     // Keys up to `limit` may hold bytes below `end` (a record is at most 64 KiB).
     const limit = BigInt(end + HAMMER_XBUFSIZE - 1);
     const endKey = BigInt(end);
-    const sequential = this.cursor !== null && start === this.lastEnd && this.gen === cache.writeGen && cache.mirrorsDevices;
+    const sequential = this.continues(start);
+    const startKey = BigInt(start);
     let carry = this.carry;
     if (!sequential) {
       this.cursor = new Cursor(ctx.tree, {
@@ -162,6 +185,7 @@ export class FileReader {
     // Carried elements come first: they precede everything still in the cursor.
     for (let k = 0; k < carry.length; k++) {
       const e = carry[k];
+      if (e.key <= startKey) continue; // ends before this read (a skipped gap)
       if (e.key > limit) {
         for (; k < carry.length; k++) next.push(carry[k]);
         this.carry = next;
@@ -185,6 +209,7 @@ export class FileReader {
       const at = node.elmAt(i);
       if (!elmVisible(dv, at, asof)) continue;
       const key = dv.getBigInt64(at + ELM.key, LE);
+      if (key <= startKey) continue; // ends before this read (a skipped gap)
       const len = dv.getInt32(at + ELM.dataLen, LE);
       const dataOffset = dv.getBigUint64(at + ELM.dataOffset, LE);
       const dataCrc = dv.getUint32(at + ELM.dataCrc, LE);

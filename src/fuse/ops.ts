@@ -21,7 +21,7 @@
  * another process: the event loop that runs these handlers is the one serving the kernel.
  */
 import { InoMap } from './inomap.js';
-import { Errno, errnoFor, EISDIR, EINVAL, ENOENT, ENOTDIR, EROFS, ENODATA } from './errno.js';
+import { Errno, errnoFor, EISDIR, EINVAL, ENOENT, ENOTDIR, EROFS, ENOSYS } from './errno.js';
 import type { FileReaderRef, FsNode, FsSource, NodeAttr, NodeKind, SnapshotRef, TreeView } from './source.js';
 
 const S_IFMT: Record<NodeKind, number> = {
@@ -43,8 +43,15 @@ const RA_BUDGET = 64 * 1024 * 1024;
  * previous request, so a window buffer would only add a copy. Smaller requests use the window.
  */
 const DIRECT_MIN = 64 * 1024;
+/** File readers (B-Tree cursors) kept per open file; see Handle.readers. */
+const READERS_PER_FILE = 2;
 /** Resolved paths kept (each holds a decoded inode, well under 1 KiB). */
 const PATH_CACHE_MAX = 20_000;
+/**
+ * A directory listing remembers name -> obj_id for directories up to this size: the lookups
+ * that follow a readdir (`ls -l`, `find`: one per entry) then skip the directory hash search.
+ */
+const CHILDREN_MAX = 10_000;
 
 /** The stat object fuse-native's getStatArray() takes; times in ms (the binding's precision). */
 export interface FuseStat {
@@ -64,15 +71,19 @@ export interface FuseStat {
 }
 
 type Resolved =
-  | { t: 'node'; view: TreeView; node: FsNode; ino: number; top: boolean; st?: FuseStat; attr?: NodeAttr }
+  | { t: 'node'; view: TreeView; node: FsNode; ino: number; top: boolean; st?: FuseStat; attr?: NodeAttr; children?: Map<string, bigint> }
   | { t: 'snapdir'; ino: number; st?: FuseStat }
   | { t: 'missing'; errno: number };
 
 interface Handle {
   view: TreeView;
   node: FsNode;
-  /** Continues its B-Tree cursor across sequential reads (window fills, large requests). */
-  reader: FileReaderRef;
+  /**
+   * File readers, each continuing its B-Tree cursor across the reads that follow it. Two, because
+   * the kernel's read-ahead requests arrive on several FUSE threads and so slightly out of order:
+   * with one reader every swapped pair would cost a descent from the root.
+   */
+  readers: FileReaderRef[];
   size: number;
   /** Read-ahead buffer: file bytes [bufPos, bufPos + bufLen). */
   buf: Uint8Array | null;
@@ -202,7 +213,8 @@ export class HammerFuseOps {
       if (!n) throw new Errno(ENOENT);
       return this.nodeRes(view, n, false);
     }
-    const n = parent.view.lookup(parent.node, name);
+    const known = parent.children?.get(name);
+    const n = known !== undefined ? parent.view.lookupObj(known) : parent.view.lookup(parent.node, name);
     if (n) return this.nodeRes(parent.view, n, false);
     if (parent.top && name === '.snapshots') return { t: 'snapdir', ino: this.inos.synthetic('.snapshots') };
     throw new Errno(ENOENT);
@@ -296,7 +308,12 @@ export class HammerFuseOps {
       return { names, stats };
     }
     if ((self.mode & 0o170000) !== S_IFMT.dir) throw new Errno(ENOTDIR);
-    for (const e of r.view.readdir(r.node)) {
+    const list = r.view.readdir(r.node);
+    let children: Map<string, bigint> | undefined;
+    if (!r.children && list.length <= CHILDREN_MAX) children = r.children = new Map();
+    for (const e of list) {
+      // Same view, same TID: the entry a lookup of this name finds (the first one, in key order).
+      if (children && !children.has(e.name)) children.set(e.name, e.objId);
       names.push(e.name);
       let kind = e.kind;
       if (!kind) {
@@ -318,7 +335,7 @@ export class HammerFuseOps {
     let fh = this.nextFh;
     while (this.handles.has(fh) || fh === 0) fh = (fh + 1) >>> 0;
     this.nextFh = (fh + 1) >>> 0;
-    this.handles.set(fh, { view: r.view, node: r.node, reader: r.view.reader(r.node), size: st.size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN });
+    this.handles.set(fh, { view: r.view, node: r.node, readers: [], size: st.size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN });
     return fh;
   }
 
@@ -333,6 +350,21 @@ export class HammerFuseOps {
     this.handles.delete(fh);
   }
 
+  /** The reader of `h` that a read at `pos` continues best (else the least recently used one). */
+  private readerFor(h: Handle, pos: number): FileReaderRef {
+    const rs = h.readers;
+    let best: FileReaderRef | undefined;
+    for (const r of rs) if (r.continues(pos) && (!best || r.position > best.position)) best = r;
+    if (!best) {
+      if (rs.length < READERS_PER_FILE) best = h.view.reader(h.node);
+      else best = rs.pop()!;
+    } else {
+      rs.splice(rs.indexOf(best), 1);
+    }
+    rs.unshift(best); // most recently used first
+    return best;
+  }
+
   /**
    * Copy file bytes at `pos` into `out` (the kernel's reply buffer). Sequential reads (each one
    * starting where the previous ended) fill a per-handle window that doubles up to RA_MAX, so a
@@ -345,7 +377,7 @@ export class HammerFuseOps {
       // serve it by path without read-ahead.
       const r = this.resolve(path);
       if (r.t !== 'node') throw new Errno(EISDIR);
-      h = { view: r.view, node: r.node, reader: r.view.reader(r.node), size: this.statOf(r).size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN };
+      h = { view: r.view, node: r.node, readers: [], size: this.statOf(r).size, buf: null, bufPos: 0, bufLen: 0, lastEnd: -1, window: RA_MIN };
     }
     this.stats.reads++;
     if (pos >= h.size || len <= 0) return 0;
@@ -365,7 +397,7 @@ export class HammerFuseOps {
         // Random access, or a request big enough to be worth its own read: exactly what was
         // asked, straight into the reply buffer.
         if (!sequential) h.window = RA_MIN;
-        const n = h.reader.readInto(p, want - done, out, done);
+        const n = this.readerFor(h, p).readInto(p, want - done, out, done);
         done += n;
         if (n === 0) break;
         continue;
@@ -377,7 +409,7 @@ export class HammerFuseOps {
         // sequentially at once fall back to plain reads instead of piling up buffers.
         const have = h.buf ? h.buf.length : 0;
         if (this.raBytes - have + span > RA_BUDGET) {
-          const n = h.reader.readInto(p, want - done, out, done);
+          const n = this.readerFor(h, p).readInto(p, want - done, out, done);
           done += n;
           if (n === 0) break;
           continue;
@@ -387,14 +419,14 @@ export class HammerFuseOps {
       }
       h.bufPos = p;
       try {
-        h.bufLen = h.reader.readInto(p, span, h.buf, 0);
+        h.bufLen = this.readerFor(h, p).readInto(p, span, h.buf, 0);
       } catch (e) {
         // Damage somewhere in the read-ahead window must not fail a request for bytes before
         // it: retry exactly the requested range (which throws if the damage is in there).
         h.bufLen = 0;
         h.window = RA_MIN;
         if (span <= want - done) throw e;
-        const n = h.reader.readInto(p, want - done, out, done);
+        const n = this.readerFor(h, p).readInto(p, want - done, out, done);
         done += n;
         if (n === 0) break;
         continue;
@@ -490,14 +522,11 @@ export class HammerFuseOps {
         const r = this.guard('statfs', path, () => this.statfs());
         return r.ok ? cb(0, r.v) : cb(r.errno);
       },
-      getxattr: (path: string, name: string, pos: number, cb: Cb) => {
-        const r = this.guard('getxattr', path, () => this.resolve(path));
-        return cb(r.ok ? ENODATA : r.errno);
-      },
-      listxattr: (path: string, cb: Cb) => {
-        const r = this.guard('listxattr', path, () => this.resolve(path));
-        return r.ok ? cb(0, []) : cb(r.errno);
-      },
+      // HAMMER has no extended attributes. ENOSYS (rather than ENODATA / an empty list) makes
+      // the kernel stop asking for the rest of the mount and answer EOPNOTSUPP itself: `ls -l`
+      // asks two xattrs (SELinux label, POSIX ACL) of every file, two round trips per file.
+      getxattr: (path: string, name: string, pos: number, cb: Cb) => cb(ENOSYS),
+      listxattr: (path: string, cb: Cb) => cb(ENOSYS),
       // Every operation that would change the filesystem: EROFS (the kernel already refuses most
       // of them on an `ro` mount; these cover the rest, e.g. utimens on a FUSE mount).
       write: (path: string, fh: number, buf: Buffer, len: number, pos: number, cb: Cb) => cb(EROFS),

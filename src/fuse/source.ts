@@ -39,6 +39,10 @@ export interface DirEntryRef {
 export interface FileReaderRef {
   /** Copy file bytes [pos, pos+len) into into[intoOff...]; returns the count (short at EOF). */
   readInto(pos: number, len: number, into: Uint8Array, intoOff?: number): number;
+  /** Whether a read at `pos` is cheap (continues the previous one). */
+  continues(pos: number): boolean;
+  /** Where the previous read ended (-1 if none). */
+  readonly position: number;
 }
 
 export interface FsNode {

@@ -200,7 +200,18 @@ export function recoverUndo(vs: WritableVolumeSet, o: RecoverOptions = {}): Reco
   vs.writeHeaderBytes(0, enc0);
   vs.sync();
   vs.reloadHeaders();
-  if (res.redoRecords && redoStage && o.redo !== false) res.redo = redoStage(vs, res);
+  if (res.redoRecords && o.redo !== false) {
+    if (redoStage) res.redo = redoStage(vs, res);
+    else if (res.redoSyncOffset !== null) {
+      // a library caller that never loaded the REDO stage: the range stays open, but the next
+      // commit will close it, so say what is at stake
+      vs.warnings.push({
+        code: 'W_REDO_NOT_REPLAYED',
+        message: 'the UNDO FIFO holds REDO records (fsync\'ed writes) that were not replayed: load src/fs/write/redo.js before opening, or run `hammerfs replay-undo`, before committing anything',
+        where: { ...w, hammerOff: res.redoSyncOffset },
+      });
+    }
+  }
   return res;
 }
 

@@ -41,18 +41,23 @@
  * Reads during the transaction see its own writes: changed 16 KiB buffers are private copies held
  * by the set's OverlayCache, which every read path (VolumeSet.read/buffer, BTree, Cursor) goes
  * through. A Cursor opened before a change must be re-seeked after it (node views may be stale).
- * Nothing reaches the media before commit(), so any error inside a transaction can be handled
- * by abort() and leaves the volumes byte-for-byte unchanged (NoSpaceError included). Dirty
- * buffers are held in memory: a bulk writer should commit every few thousand records.
+ * Whole 16 KiB buffers of freshly allocated space filled by writeNew() (large payloads) are
+ * staged instead: no copy of the media's old bytes, no diff at commit (free space needs no UNDO).
+ * Nothing reaches the media before commit() unless more than `overlay.stageLimit` (64 MiB) of new
+ * data is staged: then it is written early, into space the committed state does not reference.
+ * So any error inside a transaction can be handled by abort() and leaves the committed state
+ * (below the limit: the volumes byte-for-byte unchanged, NoSpaceError included). Dirty buffers are
+ * held in memory: a bulk writer should commit every few thousand records (overlay.pendingBytes).
  *
  * ## Commit (spec/UNDO.md §4, for an offline writer)
+ * 0. Staged new data is written (adjacent buffers in one write): nothing committed refers to it yet.
  * 1. UNDO records are derived, not declared: for every changed buffer the byte ranges that differ
  *    from its pre-transaction copy (minus space allocated in this transaction) are logged with
  *    their old bytes; volume-header fields the same way as zone-1 UNDO (except the UNDO pointers
  *    themselves and vol0_next_tid, which are never rolled back). Records are laid into the FIFO
  *    (512-byte sector rules, DUMMY formatting of new 16 KiB buffers, PAD), written and fsynced.
  * 2. Root header with undo next_offset = E (end of those records) and vol0_next_tid; fsync.
- * 3. Every changed buffer (new payloads, nodes, freemap) is written; fsync.
+ * 3. Every changed buffer (nodes, freemap, small payloads) is written, adjacent ones joined; fsync.
  * 4. Root header with undo first_offset = E (the range is closed: committed); fsync.
  * A crash before 4 is durable is rolled back by recovery.ts; after it, nothing is undone.
  */

@@ -45,6 +45,8 @@ interface StagedChunk {
 const bufKey = (vol: number, pos: number) => (pos / CACHE_BUFSIZE) * 256 + vol;
 /** Staged data is copied into slabs of this size, so adjacent chunks go out in one write. */
 const SLAB_BYTES = 4 * 1024 * 1024;
+/** Slabs kept for reuse (64 MiB). */
+const SLAB_POOL = 16;
 /** Longest single device write when flushing staged data or dirty buffers. */
 const MAX_WRITE = 4 * 1024 * 1024;
 
@@ -79,6 +81,12 @@ export class OverlayCache extends BufferCache {
    * to them (a private copy may start from zeros instead of the media), false once data was.
    */
   private readonly freshWhole = new Map<number, boolean>();
+  /**
+   * Written slabs no view of which ever left this class (get() never returned one): reused, so a
+   * bulk import does not pay page faults and GC for fresh memory at every slab.
+   */
+  private readonly slabPool: Uint8Array[] = [];
+  private readonly exposed = new Set<ArrayBufferLike>();
 
   constructor(
     private readonly devs: readonly BlockDevice[],
@@ -94,7 +102,11 @@ export class OverlayCache extends BufferCache {
     }
     if (this.staged.size) {
       const s = this.staged.get(bufKey(vol, pos));
-      if (s) return s;
+      if (s) {
+        // a caller may keep this view: its slab must never be reused
+        this.exposed.add(s.bytes.buffer);
+        return s;
+      }
     }
     return super.get(vol, pos);
   }
@@ -140,7 +152,7 @@ export class OverlayCache extends BufferCache {
   stage(vol: number, pos: number, data: Uint8Array): void {
     const len = data.length;
     if (!this.slab || this.slabUsed + len > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, len));
+      this.slab = (len <= SLAB_BYTES && this.slabPool.pop()) || new Uint8Array(Math.max(SLAB_BYTES, len));
       this.slabUsed = 0;
     }
     const slab = this.slab;
@@ -185,6 +197,17 @@ export class OverlayCache extends BufferCache {
     }
     this.staged.clear();
     this.stagedBytes = 0;
+    this.recycle(chunks);
+  }
+
+  private recycle(chunks: StagedChunk[]): void {
+    let prev: Uint8Array | null = null;
+    for (const c of chunks) {
+      if (c.slab === prev) continue;
+      prev = c.slab;
+      if (c.slab.length === SLAB_BYTES && !this.exposed.has(c.slab.buffer) && this.slabPool.length < SLAB_POOL) this.slabPool.push(c.slab);
+    }
+    this.exposed.clear();
   }
 
   /** After a commit: the private copies are now what the media holds. */
@@ -196,6 +219,7 @@ export class OverlayCache extends BufferCache {
     this.reset();
   }
   private reset(): void {
+    this.recycle(this.chunks);
     this.dirty.clear();
     this.staged.clear();
     this.chunks = [];

@@ -178,7 +178,8 @@ export function replayRedo(vs: WritableVolumeSet, s1: RecoveryResult): RedoRepor
   }
   rep.ran = true;
   execute(vs, ops, rep, list, warn);
-  close();
+  // the replay's commit closed the FIFO; with nothing to commit it is closed here
+  if (rep.commits === 0) close();
   return rep;
 }
 

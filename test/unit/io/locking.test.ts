@@ -12,8 +12,10 @@ import { openDevice, openDeviceForWrite } from '../../../src/io/device.js';
 import { openVolumeSet } from '../../../src/volume/volume-set.js';
 import { LockedError } from '../../../src/errors.js';
 import { imagePaths } from '../../helpers/images.js';
+import { sparseMetadataCopy } from '../../../fuzz/image-campaign.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = path.join(REPO, 'dist/tools/cli.js');
 
 // The child takes the lock with the same addon the library uses, then waits for stdin to close.
 const HOLDER = `
@@ -65,17 +67,12 @@ function refusedAtOnce(fn: () => unknown): LockedError {
 }
 
 let dir: string;
-let vol: string; // a sparse 1 GiB file with demo-v7's volume header: opens as a volume set
+let vol: string; // a private sparse copy of demo-v7 (header, freemap, B-Tree and meta big-blocks)
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hammerfs-lock-'));
   vol = path.join(dir, 'vol.img');
-  const src = fs.openSync(imagePaths('demo-v7')[0], 'r');
-  const head = Buffer.alloc(16384);
-  fs.readSync(src, head, 0, head.length, 0);
-  fs.closeSync(src);
-  fs.writeFileSync(vol, head);
-  fs.truncateSync(vol, fs.statSync(imagePaths('demo-v7')[0]).size);
+  sparseMetadataCopy(imagePaths('demo-v7')[0], vol);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -113,6 +110,20 @@ describe('flock between processes (image files)', () => {
       const vs = openVolumeSet([vol], { lock: 'none' });
       expect(vs.root.label).toBe('DEMO');
       vs.close();
+    } finally {
+      await h.release();
+    }
+  });
+
+  it.skipIf(!fs.existsSync(CLI))('the CLI: refused with exit 3 while another process writes, --no-lock reads anyway', async () => {
+    const h = await hold('ex', vol);
+    try {
+      const locked = spawnSync(process.execPath, [CLI, 'info', '-f', vol], { encoding: 'utf8', timeout: 60_000 });
+      expect(locked.status).toBe(3);
+      expect(locked.stderr).toMatch(/^hammerfs: .*--no-lock/m);
+      const look = spawnSync(process.execPath, [CLI, 'info', '--no-lock', '--json', '-f', vol], { encoding: 'utf8', timeout: 60_000 });
+      expect(look.status, look.stderr).toBe(0);
+      expect(JSON.parse(look.stdout).label).toBe('DEMO');
     } finally {
       await h.release();
     }
