@@ -7,9 +7,10 @@ import { TARGETS, type FuzzTarget } from './targets.js';
 import { MIRROR_TARGETS } from './mirror-targets.js';
 import { treeTarget } from './tree-target.js';
 import { undoTarget } from './undo-target.js';
+import { mirrorWriteTarget } from './mirror-write-target.js';
 
 /** Every real target (no self-tests), synchronously. */
-export const BASE_TARGETS: FuzzTarget[] = [...TARGETS, ...MIRROR_TARGETS, treeTarget, undoTarget];
+export const BASE_TARGETS: FuzzTarget[] = [...TARGETS, ...MIRROR_TARGETS, treeTarget, undoTarget, mirrorWriteTarget];
 
 let cached: FuzzTarget[] | undefined;
 
