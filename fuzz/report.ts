@@ -79,6 +79,11 @@ export function renderReport(): string {
   L.push('  detected by every operation that reads it, and any answer that does come back must equal the pristine one.');
   L.push('- **Cycles and lies** (`test/fuzz/lies.test.ts`): hand-made lies in real images (child pointer to an ancestor,');
   L.push('  impossible counts, data past its big-block, offsets into missing volumes, a directory containing itself).');
+  L.push('- **Writers on hostile input** (`undo-recovery`, `mirror-write` targets; `test/fuzz/undo-recovery.test.ts`,');
+  L.push('  `test/fuzz/mirror-write.test.ts`): opening a volume whose UNDO FIFO lies, and applying lying mirror streams, on a');
+  L.push('  device that logs every write: each write must land in the volume header or the buffer area, and mirror-write');
+  L.push('  must not change a single record outside its target PFS. Record CRCs are resealed after mutation so that the');
+  L.push('  lies reach the logic instead of dying at the CRC check; `btree-tree` does the same for B-Tree nodes.');
   L.push('- **Locking** (`test/unit/io/locking.test.ts`): shared/exclusive flock between processes, `--no-lock`, O_EXCL.');
   L.push('');
   L.push('## Fuzz executions per decoder');
