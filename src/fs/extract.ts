@@ -58,13 +58,17 @@ export function subtreeTotals(fs: HammerFs, path: string): { bytes: number; obje
   const seen = new Set<bigint>();
   let bytes = 0;
   let objects = 0;
+  const onPath = new Set<bigint>(); // directory loops in a damaged tree must not recurse forever
   const visit = (ino: Inode) => {
     objects++;
     if (ino.type === 'dir' || ino.type === 'pfs') {
+      if (onPath.has(ino.objId)) return;
+      onPath.add(ino.objId);
       for (const e of fs.entries(ino)) {
         const c = fs.inode(e.objId, ino.viewTid);
         if (c) visit(c);
       }
+      onPath.delete(ino.objId);
     } else if ((ino.type === 'file' || ino.type === 'dbfile') && !seen.has(ino.objId)) {
       if (ino.nlinks > 1n) seen.add(ino.objId);
       bytes += Number(ino.size);
@@ -84,6 +88,7 @@ export function extractTree(fs: HammerFs, path: string, dest: string, o: Extract
   const root = (process.getuid?.() ?? 1) === 0;
   const doChown = o.chown ?? root;
   const linked = new Map<bigint, Buffer>();
+  const onPath = new Set<bigint>(); // directories being extracted above the current object
   let objects = 0;
   const progress = () => o.onProgress?.(rep.bytes, objects);
 
@@ -144,7 +149,14 @@ export function extractTree(fs: HammerFs, path: string, dest: string, o: Extract
             rep.skipped.push({ path: (shown === '/' ? '' : shown) + '/' + e.nameStr, reason: 'directory entry points at an inode that is not visible' });
             continue;
           }
+          if (onPath.has(child.objId)) {
+            // A damaged tree: a directory containing itself or an ancestor. Don't follow it.
+            rep.skipped.push({ path: (shown === '/' ? '' : shown) + '/' + e.nameStr, reason: 'directory loop (entry names a directory that contains it)' });
+            continue;
+          }
+          onPath.add(ino.objId);
           one(join(p, n), child, (shown === '/' ? '' : shown) + '/' + e.nameStr);
+          onPath.delete(ino.objId);
         }
         attrs(p, ino, false);
         break;

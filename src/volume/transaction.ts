@@ -156,7 +156,8 @@ export class Transaction {
       const p = loc.pos + done;
       const rel = (p - bufBeg) % HAMMER_BUFSIZE;
       const n = Math.min(len - done, HAMMER_BUFSIZE - rel);
-      if (n === HAMMER_BUFSIZE && !ov.isDirty(loc.vol, p)) {
+      // only space this transaction allocated may skip UNDO (a caller's mistake must stay undoable)
+      if (n === HAMMER_BUFSIZE && ov.canStage(loc.vol, p)) {
         if (runFrom < 0) runFrom = done;
       } else {
         if (runFrom >= 0) ov.stage(loc.vol, loc.pos + runFrom, data.subarray(runFrom, done));

@@ -139,6 +139,12 @@ export class OverlayCache extends BufferCache {
     return this.dirty.has(bufKey(vol, pos));
   }
 
+  /** May the whole buffer be staged: allocated in this transaction as a whole, and not dirty? */
+  canStage(vol: number, pos: number): boolean {
+    const k = bufKey(vol, pos);
+    return this.freshWhole.has(k) && !this.dirty.has(k);
+  }
+
   /** The whole buffer at `pos` was allocated in this transaction (it was free space). */
   markFreshWhole(vol: number, pos: number): void {
     const k = bufKey(vol, pos);
@@ -147,7 +153,7 @@ export class OverlayCache extends BufferCache {
 
   /**
    * Stage new data for whole buffers at `pos` (buffer aligned, a multiple of 16 KiB long, every
-   * buffer allocated in this transaction and not dirty). The bytes are copied.
+   * buffer one canStage() accepts). The bytes are copied.
    */
   stage(vol: number, pos: number, data: Uint8Array): void {
     const len = data.length;

@@ -28,11 +28,10 @@ const EXTRA: [string, string[]][] = [
 /**
  * Known open bugs, each a combination that still misbehaves. `it.fails` keeps CI green while
  * proving the bug is still there; when it is fixed the test fails: delete the entry.
- *  - ls -R recurses into a directory that contains itself until the JS stack overflows
- *    ("hammerfs: Maximum call stack size exceeded", a RangeError): tools/commands/ls.ts needs a
- *    set of the directories on the current path.
+ * (None open: ls -R used to recurse into a directory that contains itself until the stack
+ * overflowed; it now keeps the directories on the current path.)
  */
-const KNOWN = new Set(['dir-contains-itself ls']);
+const KNOWN = new Set<string>();
 
 const CRASH = /RangeError|TypeError|Maximum call stack|Cannot read propert|is not a function|Node\.js v\d|\n\s+at /;
 

@@ -6,7 +6,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { run } from '../common.js';
-import { Output, printJson } from '../output.js';
+import { Output, printJson, warn } from '../output.js';
+import { EXIT_BAD_INPUT } from '../exit.js';
 import { withFs, openFs, inodeJson, modeString, showName, tidText, isoS, type FsArgs } from './fs-shared.js';
 import { CURRENT, type HammerFs, type Inode, type DirEntry } from '../../src/fs/index.js';
 import { NotDirectoryError, NotFoundError } from '../../src/errors.js';
@@ -77,19 +78,31 @@ export const lsCommand: CommandModule<object, LsArgs> = {
         }
       }
       const listings: { path: string; rows: Row[] }[] = [];
+      let loops = 0;
       const isDir = (i: Inode) => i.type === 'dir' || i.type === 'pfs';
       if (!isDir(r.inode)) {
         const ino = r.inode;
         listings.push({ path, rows: [{ name: path, ino, target: ino.type === 'symlink' ? Buffer.from(fs.readlink(ino)).toString('utf8') : undefined }] });
       } else {
+        // Directories on the current path: a damaged tree can make a directory contain itself or
+        // an ancestor, and -R must neither loop nor overflow the stack on it.
+        const onPath = new Set<bigint>();
         const walk = (dir: Inode, p: string) => {
           const rows = rowsOf(fs, dir, a);
           listings.push({ path: p, rows });
           if (!a.R) return;
+          onPath.add(dir.objId);
           for (const row of rows) {
             if (row.name === '.' || row.name === '..' || !row.ino || !isDir(row.ino)) continue;
-            walk(row.ino, (p.endsWith('/') ? p : p + '/') + row.name);
+            const sub = (p.endsWith('/') ? p : p + '/') + row.name;
+            if (onPath.has(row.ino.objId)) {
+              warn(`directory loop: ${sub} is obj_id 0x${hex64(row.ino.objId)}, which contains it; not descending`, { structure: `directory ${p}` });
+              loops++;
+              continue;
+            }
+            walk(row.ino, sub);
           }
+          onPath.delete(dir.objId);
         };
         walk(r.inode, path);
       }
@@ -101,7 +114,7 @@ export const lsCommand: CommandModule<object, LsArgs> = {
             entries: l.rows.map((row) => ({ name: row.name, key: row.entry?.key, ...(row.ino ? inodeJson(row.ino) : {}), target: row.target })),
           })),
         });
-        return;
+        return loops ? EXIT_BAD_INPUT : undefined;
       }
       const o = new Output();
       listings.forEach((l, i) => {
@@ -121,6 +134,7 @@ export const lsCommand: CommandModule<object, LsArgs> = {
         }
       });
       o.flush();
+      if (loops) return EXIT_BAD_INPUT; // listed what could be listed; the tree itself is damaged
     } finally {
       vs.close();
     }
