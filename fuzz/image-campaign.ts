@@ -14,6 +14,7 @@
  */
 import { HammerError, BadFieldError, CrcMismatchError, type Where } from '../src/errors.js';
 import { openDevice, type BlockDevice } from '../src/io/device.js';
+import { DeviceFilter } from '../src/io/device-filter.js';
 import { FaultDevice } from '../src/io/memory-device.js';
 import { readVolumeHeader, assembleVolumeSet, VolumeSet } from '../src/volume/volume-set.js';
 import { forEachBigBlock, layer1Entries, zoneUsage } from '../src/volume/freemap.js';
@@ -37,22 +38,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** A read-only device showing a few changed bytes over a real image. */
-export class OverlayDevice implements BlockDevice {
+export class OverlayDevice extends DeviceFilter {
   readonly changes = new Map<number, number>();
-  constructor(readonly inner: BlockDevice) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return this.inner.isBlockDevice; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
-  }
-  readInto(buf: Uint8Array, pos: number): void {
+  override readInto(buf: Uint8Array, pos: number): void {
     this.inner.readInto(buf, pos);
     for (const [p, v] of this.changes) if (p >= pos && p < pos + buf.length) buf[p - pos] = v;
   }
-  close(): void {}
 }
 
 export type Region = 'header' | 'layer1' | 'layer2' | 'node' | 'payload';

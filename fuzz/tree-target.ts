@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { HammerError } from '../src/errors.js';
 import { openDevice, type BlockDevice } from '../src/io/device.js';
+import { DeviceFilter } from '../src/io/device-filter.js';
 import { BTree } from '../src/btree/btree.js';
 import { Cursor } from '../src/btree/cursor.js';
 import { walkBTree } from '../src/btree/walk.js';
@@ -22,26 +23,16 @@ import { openOnDevices } from './image-campaign.js';
 import { collectNodeOffsets, type Samples } from './samples.js';
 import { InvariantError, tolerate, type FuzzTarget } from './targets.js';
 
-/** The real image with whole 4 KiB pages replaced. */
-class PageOverlay implements BlockDevice {
+/** The real image with whole 4 KiB pages replaced (pages keyed by byte position). */
+class PageOverlay extends DeviceFilter {
   readonly pages = new Map<number, Uint8Array>();
-  constructor(readonly inner: BlockDevice) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return this.inner.isBlockDevice; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
-  }
-  readInto(buf: Uint8Array, pos: number): void {
+  override readInto(buf: Uint8Array, pos: number): void {
     this.inner.readInto(buf, pos);
     for (const [p, page] of this.pages) {
       const s = Math.max(pos, p), e = Math.min(pos + buf.length, p + page.length);
       if (s < e) buf.set(page.subarray(s - p, e - p), s - pos);
     }
   }
-  close(): void {}
 }
 
 interface Ctx {

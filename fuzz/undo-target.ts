@@ -12,6 +12,7 @@
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { openDevice, type BlockDevice, type WritableBlockDevice } from '../src/io/device.js';
+import { CowDevice } from '../src/io/device-filter.js';
 import { WritableVolumeSet } from '../src/volume/writable-volume-set.js';
 import { encodeUndo, encodePad, encodeDummy, fifoRecordCrc } from '../src/ondisk/fifo.js';
 import { VOL, decodeVolumeHeader } from '../src/ondisk/volume-header.js';
@@ -20,44 +21,10 @@ import { InvariantError, type FuzzTarget } from './targets.js';
 import type { Samples } from './samples.js';
 
 /** Writable view of a read-only image: writes stay in memory (16 KiB pages) and are logged. */
-export class WriteOverlay implements WritableBlockDevice {
-  readonly writable = true as const;
-  readonly pages = new Map<number, Uint8Array>();
-  readonly writes: { pos: number; len: number }[] = [];
-  constructor(readonly inner: BlockDevice) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return this.inner.isBlockDevice; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
+export class WriteOverlay extends CowDevice {
+  constructor(inner: BlockDevice) {
+    super(inner, 16384);
   }
-  readInto(buf: Uint8Array, pos: number): void {
-    this.inner.readInto(buf, pos);
-    for (let p = pos - (pos % 16384); p < pos + buf.length; p += 16384) {
-      const page = this.pages.get(p);
-      if (!page) continue;
-      const s = Math.max(pos, p), e = Math.min(pos + buf.length, p + 16384);
-      buf.set(page.subarray(s - p, e - p), s - pos);
-    }
-  }
-  write(pos: number, data: Uint8Array): void {
-    this.writes.push({ pos, len: data.length });
-    for (let d = 0; d < data.length;) {
-      const p = pos + d, base = p - (p % 16384);
-      let page = this.pages.get(base);
-      if (!page) {
-        page = this.inner.read(base, Math.min(16384, this.inner.size - base));
-        this.pages.set(base, page);
-      }
-      const n = Math.min(data.length - d, base + 16384 - p);
-      page.set(data.subarray(d, d + n), p - base);
-      d += n;
-    }
-  }
-  sync(): void {}
-  close(): void {}
 }
 
 /** What the last run's recovery did (tests check the seeds really exercise it). */

@@ -3,54 +3,11 @@
 // "loses power" at the Nth write across all volumes, optionally dropping a random subset of the
 // writes issued since the last fsync (what a volatile disk cache may do).
 import { IoError } from '../../src/errors.js';
-import type { BlockDevice, WritableBlockDevice } from '../../src/io/device.js';
+import type { WritableBlockDevice } from '../../src/io/device.js';
+import { CowDevice } from '../../src/io/device-filter.js';
 
-const PAGE = 4096;
-
-export class CowDevice implements WritableBlockDevice {
-  readonly writable = true as const;
-  readonly isBlockDevice = false;
-  constructor(
-    readonly base: BlockDevice,
-    private pages = new Map<number, Uint8Array>(),
-  ) {}
-  get path() { return this.base.path; }
-  get size() { return this.base.size; }
-  clone(): CowDevice {
-    // pages are never mutated in place (write replaces them), so sharing them is safe
-    return new CowDevice(this.base, new Map(this.pages));
-  }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
-  }
-  readInto(buf: Uint8Array, pos: number): void {
-    this.base.readInto(buf, pos);
-    if (this.pages.size === 0) return;
-    const first = Math.floor(pos / PAGE), last = Math.floor((pos + buf.length - 1) / PAGE);
-    for (let i = first; i <= last; i++) {
-      const p = this.pages.get(i);
-      if (!p) continue;
-      const ps = i * PAGE;
-      const s = Math.max(pos, ps), e = Math.min(pos + buf.length, ps + PAGE);
-      buf.set(p.subarray(s - ps, e - ps), s - pos);
-    }
-  }
-  write(pos: number, d: Uint8Array): void {
-    if (pos < 0 || pos + d.length > this.size) throw new IoError('write past end', { structure: 'device', path: this.path, rawOffset: pos });
-    const first = Math.floor(pos / PAGE), last = Math.floor((pos + d.length - 1) / PAGE);
-    for (let i = first; i <= last; i++) {
-      const ps = i * PAGE;
-      const page = this.pages.get(i)?.slice() ?? this.base.read(ps, Math.min(PAGE, this.size - ps));
-      const s = Math.max(pos, ps), e = Math.min(pos + d.length, ps + PAGE);
-      page.set(d.subarray(s - pos, e - pos), s - ps);
-      this.pages.set(i, page);
-    }
-  }
-  sync(): void {}
-  close(): void {}
-}
+// The copy-on-write overlay lives in src/io (shared with the fuzzers); re-exported for the harness.
+export { CowDevice };
 
 /** Shared write counter and crash plan for all volumes of one set. */
 export class PowerCut {

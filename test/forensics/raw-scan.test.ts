@@ -2,6 +2,7 @@
 // (a bad sector inside a leaf and inside a file's data), a corrupted (not zeroed) leaf, and
 // --scan full against the freemap-guided default.
 import * as fs from 'node:fs';
+import { DeviceFilter } from '../../src/io/device-filter.js';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IoError } from '../../src/errors.js';
@@ -20,40 +21,27 @@ afterAll(() => {
 });
 
 /** A real image whose reads fail (EIO) wherever they touch one of the given byte ranges. */
-class BadSectorDevice implements BlockDevice {
-  constructor(readonly inner: BlockDevice, readonly bad: { pos: number; len: number }[]) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return false; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
+class BadSectorDevice extends DeviceFilter {
+  constructor(inner: BlockDevice, readonly bad: { pos: number; len: number }[]) {
+    super(inner);
   }
-  readInto(buf: Uint8Array, pos: number): void {
+  override readInto(buf: Uint8Array, pos: number): void {
     for (const r of this.bad) {
       if (pos < r.pos + r.len && r.pos < pos + buf.length) throw new IoError('injected read error (EIO)', { structure: 'device', path: this.path, rawOffset: pos });
     }
     this.inner.readInto(buf, pos);
   }
-  close(): void { this.inner.close(); }
+  override close(): void { this.inner.close(); }
 }
 
 /** A real image with a few bytes changed on the way out (the file itself is untouched). */
-class OverlayDevice implements BlockDevice {
+class OverlayDevice extends DeviceFilter {
   readonly patches: { at: number; bytes: Uint8Array }[];
-  constructor(readonly inner: BlockDevice, at: number, bytes: Uint8Array, ...more: { at: number; bytes: Uint8Array }[]) {
+  constructor(inner: BlockDevice, at: number, bytes: Uint8Array, ...more: { at: number; bytes: Uint8Array }[]) {
+    super(inner);
     this.patches = [{ at, bytes }, ...more];
   }
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return false; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
-  }
-  readInto(buf: Uint8Array, pos: number): void {
+  override readInto(buf: Uint8Array, pos: number): void {
     this.inner.readInto(buf, pos);
     for (const { at, bytes } of this.patches) {
       for (let i = 0; i < bytes.length; i++) {
@@ -62,7 +50,7 @@ class OverlayDevice implements BlockDevice {
       }
     }
   }
-  close(): void { this.inner.close(); }
+  override close(): void { this.inner.close(); }
 }
 
 const nodes = treeNodes(imagePaths('content-v7'));

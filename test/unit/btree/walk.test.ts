@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { imagePaths } from '../../helpers/images.js';
 import { openDevice, type BlockDevice } from '../../../src/io/device.js';
+import { DeviceFilter } from '../../../src/io/device-filter.js';
 import { VolumeSet, assembleVolumeSet, readVolumeHeader } from '../../../src/volume/volume-set.js';
 import { BTree } from '../../../src/btree/btree.js';
 import { walkBTree, ELMF_BADMIRRORTID, ELMF_TOOFARLEFT, ELMF_BADTYPE, type WalkedNode } from '../../../src/btree/walk.js';
@@ -19,21 +20,17 @@ import { IoError } from '../../../src/errors.js';
 const BUF_BEG = 0x88000;
 
 /** Fails every read that overlaps [from, to). */
-class HoleDevice implements BlockDevice {
-  constructor(readonly inner: BlockDevice, readonly from: number, readonly to: number) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  get isBlockDevice() { return this.inner.isBlockDevice; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
+class HoleDevice extends DeviceFilter {
+  constructor(inner: BlockDevice, readonly from: number, readonly to: number) {
+    super(inner);
   }
-  readInto(buf: Uint8Array, pos: number): void {
+  override readInto(buf: Uint8Array, pos: number): void {
     if (pos < this.to && pos + buf.length > this.from) throw new IoError('injected read error (EIO)', { structure: 'device', path: this.path, rawOffset: pos });
     this.inner.readInto(buf, pos);
   }
-  close() { this.inner.close(); }
+  override close(): void {
+    this.inner.close();
+  }
 }
 
 function openWithHole(from: number, to: number): VolumeSet {
