@@ -549,9 +549,14 @@ export class HammerWriter {
     for (const k of keys) this.retire(tx, k);
   }
 
-  /** Replace block `base` with `content` (its length is the record length), or a hole (null). */
-  private putBlock(tx: Transaction, st: IState, base: number, content: Uint8Array | null): void {
-    this.retireBlock(tx, st, base, blockSize(base));
+  /**
+   * Replace block `base` with `content` (its length is the record length), or a hole (null).
+   * `past` says the block starts at or after EOF of an inode created in this transaction: no
+   * record can be there (its obj_id is new and truncation retires whole blocks past EOF), so the
+   * B-Tree search for one is skipped (a bulk import writes every block this way).
+   */
+  private putBlock(tx: Transaction, st: IState, base: number, content: Uint8Array | null, past = false): void {
+    if (!past) this.retireBlock(tx, st, base, blockSize(base));
     if (!content) return;
     const d = writeRecordData(tx, HAMMER_RECTYPE_DATA, content);
     insertLeaf(tx, this.tree, {
@@ -611,7 +616,7 @@ export class HammerWriter {
         }
         // an all-zero block reads the same as a hole (bytes past EOF included)
         const hole = sparse && allZero(content);
-        this.putBlock(tx, st, base, hole ? null : content);
+        this.putBlock(tx, st, base, hole ? null : content, st.leaf === null && base >= oldSize);
         pos = base + to;
       }
     }
