@@ -179,15 +179,18 @@ export function extractTree(fs: HammerFs, path: string, dest: string, o: Extract
         rep.files++;
         break;
       }
-      case 'symlink':
+      case 'symlink': {
+        // Read the target first: a damaged record is a HAMMER error, not a host one.
+        const target = Buffer.from(fs.readlink(ino));
         try {
-          nodefs.symlinkSync(Buffer.from(fs.readlink(ino)), p);
+          nodefs.symlinkSync(target, p);
         } catch (e) {
           throw hostErr(e, 'create symlink', p);
         }
         attrs(p, ino, true);
         rep.symlinks++;
         break;
+      }
       case 'fifo': {
         const r = spawnSync('mkfifo', ['-m', '600', p.toString('utf8')], { stdio: 'ignore' });
         if (r.status !== 0) {

@@ -82,11 +82,15 @@ function stateProblems(vs: WritableVolumeSet, model: Model): string[] {
 }
 
 /** Cut the power at write n, recover, check. */
-export function crashAt(p: Prepared, n: number, mode: Mode, opts: { continueAfter?: boolean } = {}): PointResult {
+/**
+ * `variant` picks another random subset of the unsynced writes that survive the power cut (modes
+ * lost/recrash): a different crash state at the same write count.
+ */
+export function crashAt(p: Prepared, n: number, mode: Mode, opts: { continueAfter?: boolean; variant?: number } = {}): PointResult {
   const clones = p.cows.map((c) => c.clone());
   let devs: WritableBlockDevice[];
   if (mode === 'lost' || mode === 'lost0' || mode === 'recrash') {
-    devs = crashSet(clones, new PowerCut(n, mode === 'lost0' ? 0 : 0.5, mulberry32(n * 31 + p.sc.seed + (mode === 'recrash' ? 17 : 0))));
+    devs = crashSet(clones, new PowerCut(n, mode === 'lost0' ? 0 : 0.5, mulberry32(n * 31 + p.sc.seed + (mode === 'recrash' ? 17 : 0) + (opts.variant ?? 0) * 1_000_003)));
   } else {
     if (clones.length !== 1) throw new Error('eio/short modes count writes per device: single-volume scenarios only');
     devs = [new FaultDevice(clones[0], { failWriteAt: n, writeFault: (mode === 'eio' ? 'EIO' : 'short') as Fault })];
