@@ -27,7 +27,8 @@ const steps = [
 const known = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }).stdout;
 for (const args of steps) {
   if (!new RegExp(`hammerfs ${args[0]}\\b`).test(known)) continue;
-  console.log(`\n$ hammerfs ${args.map((a) => (a.includes('/') ? path.basename(a) : a)).join(' ')}`);
+  const shown = args.map((a) => (a.includes('/') ? a.split(':').map((p) => path.basename(p)).join(':') : a));
+  console.log(`\n$ hammerfs ${shown.join(' ')}`);
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const lines = (r.stdout || '').split('\n');
   console.log(lines.slice(0, 40).join('\n') + (lines.length > 40 ? `\n... (${lines.length - 40} more lines)` : ''));

@@ -49,7 +49,7 @@ export const infoCommand: CommandModule<object, CommonArgs> = {
       const o = new Output();
       o.line(`Label:            ${info.label}`);
       o.line(`Filesystem id:    ${info.fsid}`);
-      o.line(`HAMMER version:   ${info.version} (CRC ${info.version >= 7 ? 'CRC-32C' : 'CRC-32'})`);
+      o.line(`HAMMER version:   ${info.version} (${info.version >= 7 ? 'CRC-32C' : 'CRC-32'})`);
       o.line(`Volumes:          ${info.volumes.length}`);
       for (const v of info.volumes) o.line(`  vol ${v.volNo}: ${v.path}  ${human(v.size)}, ${v.bigBlocks} big-blocks`);
       o.line(`Next TID:         0x${hex64(info.nextTid)}`);
