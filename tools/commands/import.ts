@@ -9,6 +9,7 @@ import { printJson } from '../output.js';
 import { UsageError } from '../../src/errors.js';
 import { importTree, type ImportStats } from '../../src/fs/write/import.js';
 import { writeOptions, withWriter, tidText, type WriteCommonArgs } from './write.js';
+import { ProgressLine, humanBytes } from '../progress.js';
 
 interface ImportArgs extends WriteCommonArgs {
   srcdir: string;
@@ -18,13 +19,6 @@ interface ImportArgs extends WriteCommonArgs {
   batch?: number;
 }
 
-function human(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(1)} ${u[i]}`;
-}
 
 export const importCommand: CommandModule<object, ImportArgs> = {
   command: 'import <srcdir> [destpath]',
@@ -39,26 +33,19 @@ export const importCommand: CommandModule<object, ImportArgs> = {
   handler: run<ImportArgs>((a) =>
     withWriter(a, (w) => {
       if (!Number.isFinite(a.batch ?? 48) || (a.batch ?? 48) <= 0) throw new UsageError(`--batch takes a positive number of MiB, got ${a.batch}`, { structure: 'argument', field: 'batch' });
-      const tty = process.stderr.isTTY && !a.quiet && !a.json;
+      const progress = ProgressLine.forCommand('import', a);
       const t0 = Date.now();
-      let last = 0;
-      const draw = (s: ImportStats) => {
-        const now = Date.now();
-        if (now - last < 200) return;
-        last = now;
-        const secs = Math.max(0.001, (now - t0) / 1000);
-        process.stderr.write(`\r${s.files} files, ${s.dirs} dirs, ${human(s.bytes)} (${human(s.bytes / secs)}/s, ${(s.files / secs).toFixed(0)} files/s), ${s.commits} commits   `);
-      };
+      const draw = (s: ImportStats) => progress.update({ done: s.bytes, bytes: true, extra: `${s.files} files, ${s.dirs} dirs, ${s.commits} commits` });
       const s = importTree(w, a.srcdir, a.destpath ?? '/', {
-        sparse: a.sparse, owners: a.owners, batchBytes: Math.max(1, a.batch ?? 48) * 1024 * 1024, progress: tty ? draw : undefined,
+        sparse: a.sparse, owners: a.owners, batchBytes: Math.max(1, a.batch ?? 48) * 1024 * 1024, progress: progress.enabled ? draw : undefined,
       });
-      if (tty) process.stderr.write('\r\x1b[K');
+      progress.done();
       const secs = (Date.now() - t0) / 1000;
       if (a.json) {
         printJson({ ...s, topObjId: tidText(s.topObjId), lastTid: w.lastCommit ? tidText(w.lastCommit.tid) : null, seconds: secs });
       } else if (!a.quiet) {
         process.stderr.write(
-          `imported ${s.files} files (${human(s.bytes)}), ${s.dirs} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${s.special} special files in ${secs.toFixed(1)}s, ${s.commits} commits\n`,
+          `imported ${s.files} files (${humanBytes(s.bytes)}), ${s.dirs} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${s.special} special files in ${secs.toFixed(1)}s, ${s.commits} commits\n`,
         );
       }
     }),

@@ -7,14 +7,8 @@ import { zoneUsage } from '../../src/volume/freemap.js';
 import { hex64 } from '../../src/ondisk/int64.js';
 import { ZONE_NAMES, HAMMER_BIGBLOCK_SIZE } from '../../src/ondisk/constants.js';
 import { uuidToString } from '../../src/ondisk/uuid.js';
+import { humanBytes } from '../progress.js';
 
-function human(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${u[i]}`;
-}
 
 export const infoCommand: CommandModule<object, CommonArgs> = {
   command: 'info',
@@ -51,13 +45,13 @@ export const infoCommand: CommandModule<object, CommonArgs> = {
       o.line(`Filesystem id:    ${info.fsid}`);
       o.line(`HAMMER version:   ${info.version} (${info.version >= 7 ? 'CRC-32C' : 'CRC-32'})`);
       o.line(`Volumes:          ${info.volumes.length}`);
-      for (const v of info.volumes) o.line(`  vol ${v.volNo}: ${v.path}  ${human(v.size)}, ${v.bigBlocks} big-blocks`);
+      for (const v of info.volumes) o.line(`  vol ${v.volNo}: ${v.path}  ${humanBytes(v.size)}, ${v.bigBlocks} big-blocks`);
       o.line(`Next TID:         0x${hex64(info.nextTid)}`);
       o.line(`B-Tree root:      ${hex64(info.btreeRoot)}`);
-      o.line(`Big-blocks:       ${info.bigBlocks} usable, ${info.freeBigBlocks} free (${human(info.freeBigBlocks * HAMMER_BIGBLOCK_SIZE)})`);
+      o.line(`Big-blocks:       ${info.bigBlocks} usable, ${info.freeBigBlocks} free (${humanBytes(info.freeBigBlocks * HAMMER_BIGBLOCK_SIZE)})`);
       o.line(`Inodes:           ${info.inodes}`);
       o.line(`Zones (big-blocks, bytes used):`);
-      for (const z of info.zones) o.line(`  ${String(z.zone).padStart(2)} ${z.name.padEnd(11)} ${String(z.bigBlocks).padStart(8)}  ${human(z.bytesUsed)}`);
+      for (const z of info.zones) o.line(`  ${String(z.zone).padStart(2)} ${z.name.padEnd(11)} ${String(z.bigBlocks).padStart(8)}  ${humanBytes(z.bytesUsed)}`);
       o.flush();
     } finally {
       vs.close();

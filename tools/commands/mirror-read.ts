@@ -15,6 +15,7 @@ import {
   planMirrorRead, writeMirrorStreamAsync, estimateMirrorRead, DEFAULT_BATCH_BYTES, ResumeTracker, type MirrorReadProgress,
 } from '../../src/mirror/mirror-read.js';
 import { decodeResumeToken, encodeResumeToken, planResume, tokenFromPoint } from '../../src/mirror/resume.js';
+import { ProgressLine, humanBytes } from '../progress.js';
 
 interface Args extends CommonArgs {
   pfs?: number;
@@ -37,36 +38,13 @@ export function parseSize(v: string, name: string): number {
   return n;
 }
 
-function human(n: number): string {
-  const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toFixed(1)} ${u[i]}`;
-}
 
-/** A progress line on a TTY stderr: bytes, percentage of the prescan total, rate, ETA. */
+/** Progress of a mirror-read on a TTY: payload bytes against the prescan total, batches. */
 function progressBar(total: number): { update: (p: MirrorReadProgress) => void; done: () => void } {
-  const t0 = Date.now();
-  let last = 0;
-  let shown = false;
-  const width = 24;
+  const line = new ProgressLine(true, 'mirror-read');
   return {
-    update(p) {
-      const now = Date.now();
-      if (now - last < 100 && p.batch < p.batches) return;
-      last = now;
-      const secs = Math.max((now - t0) / 1000, 1e-3);
-      const rate = p.payloadBytes / secs;
-      const frac = total > 0 ? Math.min(1, p.payloadBytes / total) : p.batch / Math.max(1, p.batches);
-      const filled = Math.round(frac * width);
-      const eta = rate > 0 && total > p.payloadBytes ? `ETA ${Math.ceil((total - p.payloadBytes) / rate)}s` : '';
-      process.stderr.write(`\rmirror-read [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  batch ${p.batch}/${p.batches}  ${human(p.payloadBytes)}  ${human(rate)}/s  ${eta}\x1b[K`);
-      shown = true;
-    },
-    done() {
-      if (shown) process.stderr.write('\n');
-    },
+    update: (p) => line.update({ done: p.payloadBytes, total: total > 0 ? total : undefined, bytes: true, extra: `batch ${p.batch}/${p.batches}`, force: p.batch >= p.batches }),
+    done: () => line.done(),
   };
 }
 
@@ -114,7 +92,7 @@ export const mirrorReadCommand: CommandModule<object, Args> = {
         } else {
           process.stdout.write(
             `PFS ${pfsId} (${head.mode}), TIDs 0x${hex64(plan.tidBeg)}..0x${hex64(plan.tidEnd)}, ${e.batches} batch${e.batches === 1 ? '' : 'es'}\n` +
-              `${e.rec} REC, ${e.pass} PASS, ${e.skip} SKIP records; ${e.bytes} bytes (${human(e.bytes)}), payload ${e.payloadBytes} bytes\n`,
+              `${e.rec} REC, ${e.pass} PASS, ${e.skip} SKIP records; ${e.bytes} bytes (${humanBytes(e.bytes)}), payload ${e.payloadBytes} bytes\n`,
           );
         }
         return;

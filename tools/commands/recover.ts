@@ -10,34 +10,8 @@ import { UsageError } from '../../src/errors.js';
 import { openRawMedia } from '../../src/fs/raw-scan.js';
 import { recover } from '../../src/fs/recover.js';
 import { hex64 } from '../../src/ondisk/int64.js';
+import { ProgressLine } from '../progress.js';
 
-/** A one-line progress indicator on stderr, only on a TTY (../shared/CLI.md). */
-class Progress {
-  private last = 0;
-  private shown = false;
-  private readonly t0 = Date.now();
-  private readonly on: boolean;
-  constructor(enabled: boolean) {
-    this.on = enabled && !!process.stderr.isTTY;
-  }
-  update(what: string, done: number, total: number, bytes: boolean): void {
-    if (!this.on) return;
-    const now = Date.now();
-    if (now - this.last < 200 && done < total) return;
-    this.last = now;
-    const secs = (now - this.t0) / 1000;
-    const rate = secs > 0 ? done / secs : 0;
-    const eta = rate > 0 ? Math.max(0, (total - done) / rate) : 0;
-    const pct = total ? Math.floor((done * 100) / total) : 100;
-    const r = bytes ? `${(rate / 1048576).toFixed(1)} MiB/s` : `${rate.toFixed(0)}/s`;
-    process.stderr.write(`\r${what} ${String(pct).padStart(3)}%  ${r}  ETA ${eta.toFixed(0)}s   `);
-    this.shown = true;
-  }
-  done(): void {
-    if (this.shown) process.stderr.write('\r\x1b[K');
-    this.shown = false;
-  }
-}
 
 interface RecoverArgs extends CommonArgs {
   destdir: string;
@@ -62,11 +36,11 @@ export const recoverCommand: CommandModule<object, RecoverArgs> = {
     const asof = tidArg(a.asof, 'asof');
     const pfs = a.pfs === undefined ? undefined : pfsArg(a.pfs);
     const media = openRawMedia(paths, { lock: a.lock === false ? 'none' : 'shared' });
-    const progress = new Progress(!a.quiet);
+    const progress = ProgressLine.forCommand('recover', a);
     try {
       const report = recover(media, a.destdir, {
         asof, pfs, perms: a.perms, scan: a.scan,
-        onProgress: (phase, done, total) => progress.update(phase === 'scan' ? 'scanning' : 'writing', done, total, phase === 'scan'),
+        onProgress: (phase, done, total) => progress.update({ done, total, bytes: phase === 'scan', extra: phase === 'scan' ? 'scanning' : 'writing' }),
       });
       progress.done();
       if (a.json) {

@@ -13,6 +13,7 @@ import { walkBTree, type WalkedNode } from '../../src/btree/walk.js';
 import { volumeSummary, printVolumeSummary, ZoneStats, printZoneStats, zoneStatsJson } from '../format/header.js';
 import { printShowNode, printShowTrailer, showNodeJson, nodeProblem } from '../format/show.js';
 import { EXIT_BAD_INPUT } from '../exit.js';
+import { ProgressLine } from '../progress.js';
 
 interface ShowArgs extends CommonArgs {
   verbose?: number;
@@ -72,13 +73,19 @@ export const showCommand: CommandModule<object, ShowArgs> = {
       const o = new Output();
       printVolumeSummary(o, summary);
       const stats = verbose ? new ZoneStats() : undefined;
+      // Progress only when the listing goes elsewhere (a file, a pipe): on the terminal the
+      // listing itself shows how far the walk got.
+      const progress = new ProgressLine(process.stderr.isTTY === true && !process.stdout.isTTY && !a.quiet, 'show');
+      let nodes = 0;
       const st = walkBTree(tree, {
         checkData: a['data-crc'] !== false,
         onNode: (n) => {
           noteProblem(n);
           printShowNode(o, vs, n, { verbose, quiet: a.records === false, stats });
+          if (progress.enabled && ++nodes % 64 === 0) progress.update({ done: nodes, extra: 'nodes' });
         },
       });
+      progress.done();
       if (stats) printZoneStats(o, stats.zones);
       printShowTrailer(o, st, verbose);
       o.flush();

@@ -12,6 +12,7 @@ import { describeWhere, HammerError, NotFoundError } from '../../src/errors.js';
 import { BTree } from '../../src/btree/btree.js';
 import { listPfs } from '../../src/fs/pfs.js';
 import { EXIT_PROBLEMS } from '../exit.js';
+import { ProgressLine } from '../progress.js';
 
 interface VerifyArgs extends CommonArgs {
   pfs?: number;
@@ -60,10 +61,10 @@ export const verifyCommand: CommandModule<object, VerifyArgs> = {
         if (ids && !ids.includes(pfs[0])) throw new NotFoundError('no such PFS', { structure: `PFS ${pfs[0]}` });
       }
       // A progress line on a TTY only (../shared/CLI.md), erased before the report is printed.
-      const tty = process.stderr.isTTY && !a.quiet;
-      const onPhase = tty ? (ph: VerifyPhase) => process.stderr.write(`\rverify: checking ${PHASE_TEXT[ph]}...\x1b[K`) : undefined;
+      const progress = new ProgressLine(process.stderr.isTTY === true && !a.quiet, 'verify');
+      const onPhase = progress.enabled ? (ph: VerifyPhase) => progress.note(`checking ${PHASE_TEXT[ph]}...`) : undefined;
       const r = verifyFilesystem(vs, { pfs, checkData: a.data !== false, maxProblems: Math.max(0, a.max ?? 10000), onPhase });
-      if (tty) process.stderr.write('\r\x1b[K');
+      progress.done();
       if (a.json) {
         printJson({
           command: 'verify', clean: r.clean, errors: r.errors, warnings: r.warnings, infos: r.infos, truncated: r.truncated,
