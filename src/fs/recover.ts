@@ -25,8 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { BadSignatureError, IoError, UsageError } from '../errors.js';
 import {
   HAMMER_RECTYPE_INODE, HAMMER_RECTYPE_DATA, HAMMER_RECTYPE_DB, HAMMER_RECTYPE_DIRENTRY, HAMMER_RECTYPE_FIX,
-  HAMMER_RECTYPE_PFS, HAMMER_OBJTYPE_DIRECTORY, HAMMER_OBJTYPE_REGFILE, HAMMER_OBJTYPE_DBFILE, HAMMER_OBJTYPE_FIFO,
-  HAMMER_OBJTYPE_CDEV, HAMMER_OBJTYPE_BDEV, HAMMER_OBJTYPE_SOFTLINK, HAMMER_OBJTYPE_SOCKET, HAMMER_OBJTYPE_PSEUDOFS,
+  HAMMER_RECTYPE_PFS,
   HAMMER_INODE_DATA_SIZE, HAMMER_INODE_BASESYMLEN, HAMMER_FIXKEY_SYMLINK, HAMMER_MIN_KEY, HAMMER_MAX_KEY,
   HAMMER_MAX_TID, HAMMER_PFS_DATA_SIZE,
 } from '../ondisk/constants.js';
@@ -38,6 +37,7 @@ import { uuidToId } from '../ondisk/uuid.js';
 import { hex64 } from '../ondisk/int64.js';
 import { isVisible } from '../btree/visibility.js';
 import { inferGeometry, scanMedia, type RawMedia, type RawRecord, type ScanStats } from './raw-scan.js';
+import { fileTypeOf } from './inode.js';
 
 export type ObjKind = 'dir' | 'file' | 'symlink' | 'fifo' | 'chr' | 'blk' | 'socket' | 'dbfile' | 'unknown';
 
@@ -132,19 +132,10 @@ export function displayName(b: Uint8Array): string {
   }
 }
 
+/** The object kinds of the filesystem view, except that a PFS root is rebuilt as a plain directory. */
 const kindOf = (t: number): ObjKind => {
-  switch (t) {
-    case HAMMER_OBJTYPE_DIRECTORY: return 'dir';
-    case HAMMER_OBJTYPE_REGFILE: return 'file';
-    case HAMMER_OBJTYPE_DBFILE: return 'dbfile';
-    case HAMMER_OBJTYPE_FIFO: return 'fifo';
-    case HAMMER_OBJTYPE_CDEV: return 'chr';
-    case HAMMER_OBJTYPE_BDEV: return 'blk';
-    case HAMMER_OBJTYPE_SOFTLINK: return 'symlink';
-    case HAMMER_OBJTYPE_SOCKET: return 'socket';
-    case HAMMER_OBJTYPE_PSEUDOFS: return 'dir';
-    default: return 'unknown';
-  }
+  const k = fileTypeOf(t);
+  return k === 'pfs' ? 'dir' : k;
 };
 
 const objName = (id: bigint) => `obj_0x${hex64(id)}`;

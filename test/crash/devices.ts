@@ -4,7 +4,7 @@
 // writes issued since the last fsync (what a volatile disk cache may do).
 import { IoError } from '../../src/errors.js';
 import type { WritableBlockDevice } from '../../src/io/device.js';
-import { CowDevice } from '../../src/io/device-filter.js';
+import { CowDevice, DeviceFilter } from '../../src/io/device-filter.js';
 
 // The copy-on-write overlay lives in src/io (shared with the fuzzers); re-exported for the harness.
 export { CowDevice };
@@ -22,23 +22,20 @@ export class PowerCut {
   ) {}
 }
 
-export class CrashDevice implements WritableBlockDevice {
+export class CrashDevice extends DeviceFilter implements WritableBlockDevice {
   readonly writable = true as const;
-  readonly isBlockDevice = false;
   private pending: { pos: number; data: Uint8Array }[] = [];
   constructor(
-    readonly inner: WritableBlockDevice,
+    override readonly inner: WritableBlockDevice,
     readonly cut: PowerCut,
     private readonly peers: () => CrashDevice[],
-  ) {}
-  get path() { return this.inner.path; }
-  get size() { return this.inner.size; }
-  read(pos: number, len: number): Uint8Array {
-    const b = new Uint8Array(len);
-    this.readInto(b, pos);
-    return b;
+  ) {
+    super(inner);
   }
-  readInto(buf: Uint8Array, pos: number): void {
+  override get isBlockDevice(): boolean {
+    return false;
+  }
+  override readInto(buf: Uint8Array, pos: number): void {
     this.inner.readInto(buf, pos);
     for (const w of this.pending) {
       const s = Math.max(pos, w.pos), e = Math.min(pos + buf.length, w.pos + w.data.length);
@@ -68,7 +65,6 @@ export class CrashDevice implements WritableBlockDevice {
     for (const w of this.pending) this.inner.write(w.pos, w.data);
     this.pending = [];
   }
-  close(): void {}
 }
 
 /** Wrap every volume of a set in CrashDevices sharing one PowerCut. */
