@@ -262,50 +262,32 @@ function execute(
  * the REDO records of the second (nothing would replay them again). With one commit, a crash
  * anywhere before it leaves the range open and the next recovery starts over.
  *
- * HammerWriter opens its transaction with vs.begin() and commits it in commit() after writing
- * its in-memory inodes; while this object is active, begin() hands every writer the same open
- * transaction, and commit() lets each writer write its inodes into it before the one real
- * commit.
+ * Every writer joins the same transaction (WriterOptions.transaction): their commit() only writes
+ * their in-memory inodes into it, and this object commits it once.
  */
 class SharedTransaction {
   private readonly writers: HammerWriter[] = [];
   private tx: Transaction | null = null;
-  private readonly ownBegin: WritableVolumeSet['begin'];
 
-  constructor(private readonly vs: WritableVolumeSet) {
-    this.ownBegin = vs.begin;
-    vs.begin = () => {
-      if (this.tx && this.tx.open) return this.tx;
-      this.tx = this.ownBegin.call(vs);
-      return this.tx;
-    };
-  }
+  constructor(private readonly vs: WritableVolumeSet) {}
 
   writer(pfs: number): HammerWriter {
-    const w = new HammerWriter(this.vs, { pfs, autoCommit: false });
+    this.tx ??= this.vs.begin();
+    const w = new HammerWriter(this.vs, { pfs, transaction: this.tx });
     this.writers.push(w);
     return w;
   }
 
-  /** Write every writer's inodes, then commit once; false if nothing was opened. */
+  /** Write every writer's inodes into the one transaction, then commit it; false if nothing was opened. */
   commit(): boolean {
     const tx = this.tx;
     if (!tx || !tx.open) return false;
-    const real = tx.commit;
-    tx.commit = () => ({ tid: tx.tid, undoRecords: 0, undoBytes: 0, buffersWritten: 0, fifoEnd: 0 });
-    try {
-      for (const w of this.writers) w.commit();
-    } finally {
-      tx.commit = real;
-    }
-    // a writer that aborted (or committed on its own) would have closed it: never commit half
-    if (!tx.open || this.vs.tx !== tx) throw new UsageError('REDO replay lost its transaction', { structure: 'REDO replay' });
+    for (const w of this.writers) w.commit();
     tx.commit();
     return true;
   }
 
   release(): void {
-    this.vs.begin = this.ownBegin;
     if (this.tx && this.tx.open) this.tx.abort();
   }
 }

@@ -107,6 +107,12 @@ export interface WriterOptions {
   autoCommit?: boolean;
   /** maybeCommit() commits once the open transaction holds this many dirty bytes (default 48 MiB). */
   batchBytes?: number;
+  /**
+   * Work inside a transaction the caller owns (several writers, e.g. one per PFS, in one atomic
+   * commit): the writer never begins, commits or aborts it. commit() then only writes this
+   * writer's in-memory inodes into it; the caller commits (or aborts) the transaction itself.
+   */
+  transaction?: Transaction;
 }
 
 /** One inode as the open transaction sees it. */
@@ -159,6 +165,7 @@ export class HammerWriter {
   autoCommit: boolean;
   batchBytes: number;
   private tx: Transaction | null = null;
+  private readonly external: Transaction | null;
   private nowUs = 0n;
   private readonly inodes = new Map<bigint, IState>();
   /** Transactions committed by this writer (stats of the last one in lastCommit). */
@@ -168,7 +175,8 @@ export class HammerWriter {
   constructor(readonly vs: WritableVolumeSet, o: WriterOptions = {}) {
     this.pfs = o.pfs ?? 0;
     if (!Number.isInteger(this.pfs) || this.pfs < 0 || this.pfs > 0xffff) throw new UsageError(`PFS id must be 0..65535, got ${o.pfs}`, { structure: 'argument', field: 'pfs' });
-    this.autoCommit = o.autoCommit ?? true;
+    this.external = o.transaction ?? null;
+    this.autoCommit = this.external ? false : (o.autoCommit ?? true);
     this.batchBytes = o.batchBytes ?? 48 * 1024 * 1024;
     this.tree = new BTree(vs);
     this.ctx = { vs, tree: this.tree, verifyData: true };
@@ -187,7 +195,7 @@ export class HammerWriter {
   /** The open transaction (opened on first use). */
   private t(): Transaction {
     if (!this.tx) {
-      this.tx = this.vs.begin();
+      this.tx = this.external ?? this.vs.begin();
       this.nowUs = BigInt(Date.now()) * 1000n;
     }
     return this.tx;
@@ -216,10 +224,20 @@ export class HammerWriter {
     return r;
   }
 
-  /** Write the in-memory inodes and commit; null if nothing was open. */
+  /** Write the in-memory inodes and commit; null if nothing was open (or the transaction is the caller's). */
   commit(): CommitStats | null {
     const tx = this.tx;
     if (!tx) return null;
+    if (tx === this.external) {
+      try {
+        this.flushInodes(tx);
+      } finally {
+        this.inodes.clear();
+        this.tx = null;
+        this.tree.invalidate();
+      }
+      return null;
+    }
     try {
       this.flushInodes(tx);
       this.lastCommit = tx.commit();
@@ -246,7 +264,7 @@ export class HammerWriter {
 
   /** Drop the open transaction: the media keeps the last committed state. */
   abort(): void {
-    if (this.tx) this.tx.abort();
+    if (this.tx && this.tx !== this.external) this.tx.abort();
     this.tx = null;
     this.inodes.clear();
     this.tree.invalidate();
