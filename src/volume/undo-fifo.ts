@@ -69,6 +69,21 @@ export interface Stage1Scan {
 const wrap = (p: number, size: number) => (p >= size ? p - size : p);
 
 /**
+ * Sequence number of the last real (non-PAD) record ending at FIFO position `pos`, walking back
+ * over PADs for at most `maxSteps` records (wrapping at the FIFO start); null if none is found.
+ */
+function seqBefore(vs: VolumeSet, pos: number, size: number, maxSteps: number): number | null {
+  let p = pos === 0 ? size : pos;
+  for (let steps = 0; steps < maxSteps; steps++) {
+    const r = recordEndingAt(vs, p);
+    if (!r.rec) return null;
+    if (r.rec.kind !== 'pad') return r.rec.head.seq;
+    p = r.pos === 0 ? size : r.pos;
+  }
+  return null;
+}
+
+/**
  * Stage-1 scan (UNDO.md §5.1): find seq0 behind `first`, then follow consecutive sequence
  * numbers forward; the end of the last in-sequence record is the true end of the active range.
  * Versions < 4 have no sequence numbers: the header's next_offset is authoritative.
@@ -76,17 +91,7 @@ const wrap = (p: number, size: number) => (p >= size ? p - size : p);
 export function scanActiveRange(vs: VolumeSet, first: number, next: number): Stage1Scan {
   const size = fifoSize(vs);
   // seq0: walk back over PADs (at most one 16 KiB buffer's worth).
-  let seq0: number | null = null;
-  let p = first === 0 ? size : first;
-  for (let steps = 0; steps < HAMMER_BUFSIZE / 8; steps++) {
-    const r = recordEndingAt(vs, p);
-    if (!r.rec) break;
-    if (r.rec.kind !== 'pad') {
-      seq0 = r.rec.head.seq;
-      break;
-    }
-    p = r.pos === 0 ? size : r.pos;
-  }
+  const seq0 = seqBefore(vs, first, size, HAMMER_BUFSIZE / 8);
   if (vs.version < 4 || seq0 === null) {
     // Without a sequence anchor, trust the header (as versions < 4 always do).
     let nextSeq = seq0 === null ? 0 : (seq0 + 1) >>> 0;
@@ -131,17 +136,7 @@ export function fifoIsDirty(vs: VolumeSet): boolean {
   const next = shortOffset(bm.nextOffset) % size;
   if (vs.version < 4) return first !== next;
   try {
-    let seq0: number | null = null;
-    let p = first === 0 ? size : first;
-    for (let steps = 0; steps < HAMMER_UNDO_ALIGN / 8; steps++) {
-      const r = recordEndingAt(vs, p);
-      if (!r.rec) break;
-      if (r.rec.kind !== 'pad') {
-        seq0 = r.rec.head.seq;
-        break;
-      }
-      p = r.pos === 0 ? size : r.pos;
-    }
+    const seq0 = seqBefore(vs, first, size, HAMMER_UNDO_ALIGN / 8);
     if (seq0 === null) return first !== next;
     let pos = first;
     for (let steps = 0; steps < HAMMER_UNDO_ALIGN / 8; steps++) {
