@@ -28,7 +28,8 @@ export function freshImage(dir: string, o: { size?: number; version?: number } =
 export { openVolumeSetForWrite, openVolumeSet };
 
 // One seeded PRNG for all write tests.
-export { mulberry32 } from '../write/workload.js';
+import { mulberry32 } from '../write/workload.js';
+export { mulberry32 };
 
 export function randomBytes(rnd: () => number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
