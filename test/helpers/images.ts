@@ -1,4 +1,5 @@
 // Paths of the decompressed bundled images (global setup makes them) and of the golden files.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,12 +18,21 @@ export function golden(name: string): string {
 export function goldenJson<T = any>(name: string): T {
   return JSON.parse(golden(name)) as T;
 }
+/**
+ * Copy keeping holes: the images are half holes, and CI has little spare disk (a plain
+ * copyFileSync writes the holes out, 1.1 GB instead of 0.54 GB per copy of a 1 GiB image).
+ */
+function sparseCopy(src: string, dst: string): void {
+  const r = spawnSync('cp', ['--sparse=always', '--reflink=auto', src, dst], { stdio: 'ignore' });
+  if (r.status !== 0) fs.copyFileSync(src, dst);
+}
+
 /** A sparse private copy of an image's volumes in a temp dir (for tests that write or corrupt). */
 export function copyImage(name: ImageName): { paths: string[]; dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `hammerfs-${name}-`));
   const paths = imagePaths(name).map((p) => {
     const dst = path.join(dir, path.basename(p));
-    fs.copyFileSync(p, dst, fs.constants.COPYFILE_FICLONE);
+    sparseCopy(p, dst);
     return dst;
   });
   return { paths, dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
