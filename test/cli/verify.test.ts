@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { copyImage, imagePaths, NEWFS_IMAGES, type ImageName } from '../helpers/images.js';
+import { copyImage, imagePaths, NEWFS_IMAGES, type ImageName, flipByte } from '../helpers/images.js';
 
 // HAMMERFS_CLI: a private build for local runs while others rebuild dist/ (CI: npm test builds dist/).
 const CLI = process.env.HAMMERFS_CLI ?? path.resolve('dist/tools/cli.js');
@@ -56,13 +56,7 @@ describe('hammerfs verify exit codes on bad input', () => {
   it('a damaged node: exit 1, the problem on stdout, one summary line on stderr', () => {
     img = copyImage('demo-v7');
     // flip one byte inside the root leaf (zone-2 0x21000000, device byte vol_buf_beg + that)
-    const fd = fs.openSync(img.paths[0], 'r+');
-    const pos = 0x88000 + 0x21000000 + 0x30;
-    const b = Buffer.alloc(1);
-    fs.readSync(fd, b, 0, 1, pos);
-    b[0] ^= 0x01;
-    fs.writeSync(fd, b, 0, 1, pos);
-    fs.closeSync(fd);
+    flipByte(img.paths[0], 0x88000 + 0x21000000 + 0x30, 0x01);
     const r = cli(['verify', '-f', img.paths[0]]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^error {3}NODE_CRC: B-Tree node CRC mismatch .*B-Tree node 8000000021000000 \(vol 0, byte 0x21088000, /m);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
 import { HammerFs } from '../../src/fs/index.js';
 import { CrcMismatchError, HammerError } from '../../src/errors.js';
-import { copyImage, goldenJson } from '../helpers/images.js';
+import { copyImage, goldenJson, flipByte } from '../helpers/images.js';
 
 const M = goldenJson('content-v7.manifest.json');
 const LAST = M.generations[M.generations.length - 1].tid;
@@ -14,12 +14,7 @@ let img: ReturnType<typeof copyImage>;
 /** Flip one byte at HAMMER offset `off` of the copy. */
 function flip(vs: VolumeSet, off: bigint): void {
   const loc = vs.locate(off);
-  const fd = fs.openSync(img.paths[loc.vol], 'r+');
-  const b = Buffer.alloc(1);
-  fs.readSync(fd, b, 0, 1, loc.pos);
-  b[0] ^= 0x5a;
-  fs.writeSync(fd, b, 0, 1, loc.pos);
-  fs.closeSync(fd);
+  flipByte(img.paths[loc.vol], loc.pos, 0x5a);
 }
 
 beforeAll(() => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
 import { HammerFs, type Inode } from '../../src/fs/index.js';
 import { CrcMismatchError } from '../../src/errors.js';
-import { imagePaths, goldenJson, copyImage } from '../helpers/images.js';
+import { imagePaths, goldenJson, copyImage, flipByte } from '../helpers/images.js';
 
 interface MEntry { type: string; size: number; sha256?: string; data_records?: number }
 const M = goldenJson('content-v7.manifest.json');
@@ -78,12 +78,7 @@ describe('FileReader', () => {
       // Read once: the verdicts are cached in this set.
       expect(sha(f.read(f.stat(p), 0, e.size))).toBe(e.sha256);
       v.close();
-      const fd = fs.openSync(copy.paths[0], 'r+');
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, pos);
-      b[0] ^= 0x10;
-      fs.writeSync(fd, b, 0, 1, pos);
-      fs.closeSync(fd);
+      flipByte(copy.paths[0], pos, 0x10);
       v = openVolumeSet(copy.paths, { lock: 'none' });
       try {
         const g = HammerFs.open(v);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { imagePaths, copyImage } from '../helpers/images.js';
+import { imagePaths, copyImage, flipByte } from '../helpers/images.js';
 import {
   MUST_RUN, fuseAvailable, cli, mountBg, umount, forceCleanup, makeMountpoint, fuseMountsAt, serverPids, walk,
   compareWalk, manifest, spawnForeground, waitFor,
@@ -243,12 +243,7 @@ describe.skipIf(!run)('hammerfs mount (FUSE)', () => {
       } finally {
         vs.close();
       }
-      const fd = fs.openSync(copy.paths[0], 'r+');
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, pos);
-      b[0] ^= 0xff;
-      fs.writeSync(fd, b, 0, 1, pos);
-      fs.closeSync(fd);
+      flipByte(copy.paths[0], pos, 0xff);
 
       const fg = spawnForeground(copy.paths[0], mp);
       try {

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { imagePaths, copyImage } from '../helpers/images.js';
+import { imagePaths, copyImage, flipByte } from '../helpers/images.js';
 import { manifest } from './helpers.js';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
 import { HammerFs } from '../../src/fs/index.js';
@@ -166,12 +166,7 @@ describe('read-ahead over damage', () => {
       const rec = HammerFs.open(vs).dataRecords(HammerFs.open(vs).stat(p))[20];
       const pos = vs.locate(rec.dataOffset).pos + 100;
       vs.close();
-      const fd = fs.openSync(copy.paths[0], 'r+');
-      const b = Buffer.alloc(1);
-      fs.readSync(fd, b, 0, 1, pos);
-      b[0] ^= 1;
-      fs.writeSync(fd, b, 0, 1, pos);
-      fs.closeSync(fd);
+      flipByte(copy.paths[0], pos, 1);
       vs = openVolumeSet(copy.paths, { lock: 'none' });
       try {
         const ops = new HammerFuseOps(new HammerSource(HammerFs.open(vs), undefined), { pfs: 0, log: () => undefined });

@@ -37,3 +37,16 @@ export function copyImage(name: ImageName): { paths: string[]; dir: string; clea
   });
   return { paths, dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** XOR one byte of a file (a private image copy) at device byte `pos` with `mask`. */
+export function flipByte(file: string, pos: number, mask: number): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, pos);
+    b[0] ^= mask;
+    fs.writeSync(fd, b, 0, 1, pos);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
