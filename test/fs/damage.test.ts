@@ -1,6 +1,5 @@
 // Damaged records give typed errors naming the record, never TypeError/RangeError: a flipped byte
 // in file data (data CRC) and in an inode payload, on a private copy of content-v7. With verifyData off the bytes are returned as stored.
-import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
 import { HammerFs } from '../../src/fs/index.js';

@@ -2,7 +2,6 @@
 // the real content-v7 image (runs everywhere, also without /dev/fuse or root).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { imagePaths, copyImage, flipByte } from '../helpers/images.js';
 import { manifest } from './helpers.js';
 import { openVolumeSet, type VolumeSet } from '../../src/volume/volume-set.js';
